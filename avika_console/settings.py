@@ -1,0 +1,222 @@
+"""Avika Console settings: one module, every value read from the environment.
+
+See README.md for the list of variables. A bad value stops start-up with a
+message that names the variable.
+"""
+
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+from avika_console.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("AVIKA_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DEBUG", True)
+
+
+def _secret_key() -> str:
+    key = env_secret("SECRET_KEY")
+    if key:
+        return key
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY (or SECRET_KEY_FILE) is required when DEBUG is off."
+        )
+    # Development: generate once and keep it, so sessions survive restarts.
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_q",
+    "releases",
+    "sandbox",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "avika_console.urls"
+WSGI_APPLICATION = "avika_console.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "releases.context_processors.console",
+            ],
+        },
+    },
+]
+
+# Database -------------------------------------------------------------------
+
+_default_sqlite = f"sqlite:///{VAR_DIR / 'avika.sqlite3'}"
+_database_url = env_str("DATABASE_URL", _default_sqlite)
+try:
+    _db = dj_database_url.parse(_database_url, conn_max_age=60)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL we know: {exc}")
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    if _database_url == _default_sqlite:
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+    _db["CONN_MAX_AGE"] = 0
+    # WAL lets the web process read while the worker writes; IMMEDIATE takes
+    # the write lock at BEGIN so two writers queue on the busy timeout
+    # instead of failing with "database is locked" halfway through.
+    _db["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    _db["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Background work (django-q2) -----------------------------------------------
+
+REDIS_URL = env_str("REDIS_URL")
+TASK_TIMEOUT = env_int("AVIKA_TASK_TIMEOUT", 300, minimum=30)
+Q_CLUSTER: dict = {
+    "name": "avika",
+    "workers": env_int("AVIKA_WORKERS", 2, minimum=1),
+    "timeout": TASK_TIMEOUT,
+    # A task is handed out again only after it could no longer be running.
+    "retry": TASK_TIMEOUT + 60,
+    "max_attempts": 3,
+    "ack_failures": True,
+    "save_limit": 500,
+    "catch_up": False,
+    "label": "Background tasks",
+}
+if REDIS_URL:
+    _redis = urlsplit(REDIS_URL)
+    if _redis.scheme not in {"redis", "rediss"}:
+        raise ImproperlyConfigured(
+            f"REDIS_URL must start with redis:// or rediss://, not {REDIS_URL!r}."
+        )
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["poll"] = 1
+
+# Outside systems -------------------------------------------------------------
+
+GITHUB_TOKEN = env_secret("GITHUB_TOKEN")
+SANDBOX = env_bool("AVIKA_SANDBOX", not GITHUB_TOKEN)
+SANDBOX_BASE_URL = env_str("AVIKA_SANDBOX_URL", "http://127.0.0.1:8000").rstrip("/")
+# Seconds a simulated release run takes; 0 makes it finish at once.
+SANDBOX_RUN_SECONDS = env_float("AVIKA_SANDBOX_RUN_SECONDS", 40)
+if SANDBOX:
+    GITHUB_API_URL = env_str("GITHUB_API_URL", f"{SANDBOX_BASE_URL}/sandbox/github")
+    if not GITHUB_TOKEN:
+        GITHUB_TOKEN = "sandbox-token"
+else:
+    GITHUB_API_URL = env_str("GITHUB_API_URL", "https://api.github.com")
+if urlsplit(GITHUB_API_URL).scheme not in {"http", "https"}:
+    raise ImproperlyConfigured(
+        f"GITHUB_API_URL must be an http(s) URL, not {GITHUB_API_URL!r}."
+    )
+GITHUB_TIMEOUT = env_float("GITHUB_TIMEOUT", 15, minimum=1)
+DOCKERHUB_USERNAME = env_str("DOCKERHUB_USERNAME")
+DOCKERHUB_TOKEN = env_secret("DOCKERHUB_TOKEN")
+if bool(DOCKERHUB_USERNAME) != bool(DOCKERHUB_TOKEN):
+    raise ImproperlyConfigured(
+        "Set both DOCKERHUB_USERNAME and DOCKERHUB_TOKEN, or neither."
+    )
+# Seconds between polls of a running workflow run.
+RUN_POLL_SECONDS = env_float("AVIKA_RUN_POLL_SECONDS", 3, minimum=0)
+
+# Auth, sessions, security ---------------------------------------------------
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Everything is served by the console itself: no inline script, no CDN.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "object-src": [CSP.NONE],
+}
+
+# Static files ---------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+    "loggers": {
+        # urllib3 logs request URLs at DEBUG; keep it quiet so nothing leaks.
+        "urllib3": {"level": "WARNING"},
+        "github": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,57 @@
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from releases.models import Artifact, AuditEvent, Project, Release
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "repository", "default_branch", "workflow_file"]
+
+
+class ArtifactInline(admin.TabularInline):
+    model = Artifact
+    extra = 0
+    fields = [
+        "name",
+        "kind",
+        "size",
+        "expected_sha256",
+        "computed_sha256",
+        "verification",
+    ]
+
+
+@admin.register(Release)
+class ReleaseAdmin(admin.ModelAdmin):
+    list_display = ["tag", "project", "state", "source", "requested_by", "created_at"]
+    list_filter = ["state", "source", "project"]
+    search_fields = ["version", "tag"]
+    inlines = [ArtifactInline]
+    readonly_fields = ["dispatch_attempted_at", "runs_before_dispatch", "run_jobs"]
+
+
+@admin.register(Artifact)
+class ArtifactAdmin(admin.ModelAdmin):
+    list_display = ["name", "release", "kind", "size", "verification"]
+    list_filter = ["verification", "kind"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the trail cannot be edited or deleted, not even by an admin."""
+
+    list_display = ["created_at", "actor_name", "action", "target"]
+    list_filter = ["action"]
+    search_fields = ["actor_name", "action", "target"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

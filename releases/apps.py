@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class ReleasesConfig(AppConfig):
+    name = "releases"
+    verbose_name = "Releases"
+
+    def ready(self) -> None:
+        from releases.roles import ensure_groups
+
+        post_migrate.connect(ensure_groups, sender=self)

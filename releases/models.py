@@ -1,0 +1,453 @@
+"""The release record and what hangs off it.
+
+One Release row links the click, the dispatch, the workflow run, the GitHub
+release and its assets. State changes go through `Release.advance`, a
+conditional UPDATE, so two workers (or a task delivered twice) can never
+move a release along the same edge twice.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import semver
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+REPOSITORY_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+def validate_repository(value: str) -> None:
+    if not REPOSITORY_RE.match(value):
+        raise ValidationError(f"{value!r} is not a GitHub repository (owner/name).")
+
+
+def validate_semver(value: str) -> None:
+    try:
+        semver.Version.parse(value)
+    except ValueError:
+        raise ValidationError(f"{value!r} is not a semantic version such as 1.2.3.")
+
+
+def default_components() -> list[str]:
+    return ["gateway", "agent"]
+
+
+def default_binary_platforms() -> list[str]:
+    return ["linux/amd64", "linux/arm64", "darwin/amd64", "darwin/arm64"]
+
+
+def default_images() -> list[str]:
+    return ["avika-gateway", "avika-frontend", "avika-agent"]
+
+
+def default_image_platforms() -> list[str]:
+    return ["linux/amd64", "linux/arm64"]
+
+
+def default_size_budgets() -> dict[str, list[int]]:
+    # Compressed size per platform, in MB, from the pipeline design document.
+    return {
+        "avika-gateway": [30, 50],
+        "avika-frontend": [100, 150],
+        "avika-agent": [20, 40],
+    }
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=100)
+    repository = models.CharField(
+        max_length=200,
+        unique=True,
+        validators=[validate_repository],
+        help_text="GitHub repository as owner/name.",
+    )
+    default_branch = models.CharField(max_length=100, default="master")
+    workflow_file = models.CharField(
+        max_length=200,
+        default="release.yml",
+        help_text="File name of the release workflow in .github/workflows/.",
+    )
+    tag_prefix = models.CharField(max_length=20, default="v", blank=True)
+    registry = models.CharField(
+        max_length=200,
+        default="docker.io",
+        help_text="Registry host of the images; docker.io means Docker Hub.",
+    )
+    registry_namespace = models.CharField(max_length=100)
+    image_names = models.JSONField(default=default_images)
+    image_platforms = models.JSONField(default=default_image_platforms)
+    image_size_budgets_mb = models.JSONField(default=default_size_budgets, blank=True)
+    binary_components = models.JSONField(default=default_components)
+    binary_platforms = models.JSONField(default=default_binary_platforms)
+    binary_asset_pattern = models.CharField(
+        max_length=200, default="{component}-{os}-{arch}"
+    )
+    chart_asset_pattern = models.CharField(
+        max_length=200, default="avika-{version}.tgz", blank=True
+    )
+    checksums_asset = models.CharField(max_length=200, default="checksums.txt")
+    version_tag_template = models.CharField(max_length=100, default="{version}")
+    minor_tag_template = models.CharField(
+        max_length=100, default="{major}.{minor}", blank=True
+    )
+    latest_tag = models.CharField(
+        max_length=100,
+        default="latest",
+        blank=True,
+        help_text="Moved to stable releases only; blank to never push it.",
+    )
+    sha_tag_template = models.CharField(
+        max_length=100, default="sha-{sha7}", blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.repository
+
+    @property
+    def owner(self) -> str:
+        return self.repository.split("/", 1)[0]
+
+    @property
+    def repo_name(self) -> str:
+        return self.repository.split("/", 1)[1]
+
+    def tag_for(self, version: str) -> str:
+        return f"{self.tag_prefix}{version}"
+
+    def expected_binaries(self) -> list[tuple[str, str, str, str]]:
+        """(file name, component, os, arch) for every binary a release carries."""
+        names = []
+        for component in self.binary_components:
+            for platform in self.binary_platforms:
+                os_name, arch = platform.split("/", 1)
+                name = self.binary_asset_pattern.format(
+                    component=component, os=os_name, arch=arch
+                )
+                names.append((name, component, os_name, arch))
+        return names
+
+    def chart_asset_name(self, version: str) -> str:
+        if not self.chart_asset_pattern:
+            return ""
+        return self.chart_asset_pattern.format(version=version)
+
+    def expected_asset_names(self, version: str) -> list[str]:
+        names = [name for name, *_ in self.expected_binaries()]
+        if chart := self.chart_asset_name(version):
+            names.append(chart)
+        names.append(self.checksums_asset)
+        return names
+
+    def image_tags(self, version: str, commit_sha: str, *, latest: bool) -> list[str]:
+        """Every tag an image of `version` should carry.
+
+        `latest` says whether this release is the highest stable version;
+        pre-releases never get the major.minor or latest tags.
+        """
+        parsed = semver.Version.parse(version)
+        values = {
+            "version": version,
+            "major": parsed.major,
+            "minor": parsed.minor,
+            "patch": parsed.patch,
+            "sha7": commit_sha[:7],
+        }
+        tags = [self.version_tag_template.format(**values)]
+        if not parsed.prerelease and self.minor_tag_template:
+            tags.append(self.minor_tag_template.format(**values))
+        if not parsed.prerelease and latest and self.latest_tag:
+            tags.append(self.latest_tag)
+        if self.sha_tag_template and commit_sha:
+            tags.append(self.sha_tag_template.format(**values))
+        return tags
+
+
+class ReleaseQuerySet(models.QuerySet["Release"]):
+    def in_flight(self) -> ReleaseQuerySet:
+        return self.filter(state__in=Release.IN_FLIGHT)
+
+    def awaiting_review(self) -> ReleaseQuerySet:
+        return self.filter(state=Release.State.DRAFT)
+
+    def for_dashboard(self) -> ReleaseQuerySet:
+        """Newest first, with anything running or failed on top."""
+        attention = models.Case(
+            models.When(state__in=Release.IN_FLIGHT, then=0),
+            models.When(state=Release.State.FAILED, then=1),
+            default=2,
+            output_field=models.IntegerField(),
+        )
+        return (
+            self.select_related("project", "requested_by")
+            .annotate(attention=attention)
+            .order_by("attention", "-created_at", "-pk")
+        )
+
+
+class Release(models.Model):
+    class State(models.TextChoices):
+        REQUESTED = "requested"
+        DISPATCHED = "dispatched"
+        RUNNING = "running"
+        BUILT = "built"
+        DRAFT = "draft"
+        PUBLISHED = "published"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    class Source(models.TextChoices):
+        CONSOLE = "console", "started in the console"
+        EXTERNAL = "external", "made outside the console"
+
+    IN_FLIGHT = [State.REQUESTED, State.DISPATCHED, State.RUNNING, State.BUILT]
+    FINAL = [State.PUBLISHED, State.FAILED, State.CANCELLED]
+
+    # Which states each state may move to. Anything else is refused.
+    TRANSITIONS: dict[str, set[str]] = {
+        State.REQUESTED: {State.DISPATCHED, State.FAILED, State.CANCELLED},
+        State.DISPATCHED: {State.RUNNING, State.BUILT, State.FAILED, State.CANCELLED},
+        State.RUNNING: {State.BUILT, State.FAILED, State.CANCELLED},
+        State.BUILT: {State.DRAFT, State.PUBLISHED, State.FAILED},
+        State.DRAFT: {State.PUBLISHED, State.CANCELLED},
+        State.PUBLISHED: set(),
+        State.FAILED: set(),
+        State.CANCELLED: set(),
+    }
+
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="releases"
+    )
+    version = models.CharField(max_length=100, validators=[validate_semver])
+    tag = models.CharField(max_length=120)
+    state = models.CharField(
+        max_length=20, choices=State.choices, default=State.REQUESTED, db_index=True
+    )
+    source = models.CharField(
+        max_length=20, choices=Source.choices, default=Source.CONSOLE
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    previous_version = models.CharField(max_length=100, blank=True)
+    bump_inputs = models.JSONField(
+        default=dict, blank=True, help_text="The workflow inputs exactly as sent."
+    )
+    dispatch_ref = models.CharField(max_length=200, blank=True)
+    # Set by the one task allowed to call the dispatch endpoint; never cleared.
+    dispatch_attempted_at = models.DateTimeField(null=True, blank=True)
+    # The highest run id of the workflow just before dispatching, for binding
+    # the run when the server answers 204 without run details.
+    runs_before_dispatch = models.BigIntegerField(null=True, blank=True)
+
+    run_id = models.BigIntegerField(null=True, blank=True)
+    run_url = models.URLField(max_length=500, blank=True)
+    run_status = models.CharField(max_length=30, blank=True)
+    run_conclusion = models.CharField(max_length=30, blank=True)
+    run_updated_at = models.DateTimeField(null=True, blank=True)
+    run_jobs = models.JSONField(default=list, blank=True)
+    run_polled_at = models.DateTimeField(null=True, blank=True)
+    commit_sha = models.CharField(max_length=40, blank=True)
+    failure_reason = models.TextField(blank=True)
+
+    github_release_id = models.BigIntegerField(null=True, blank=True)
+    github_release_url = models.URLField(max_length=500, blank=True)
+    release_name = models.CharField(max_length=200, blank=True)
+    notes = models.TextField(blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    requested_at = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    running_at = models.DateTimeField(null=True, blank=True)
+    built_at = models.DateTimeField(null=True, blank=True)
+    draft_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReleaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "version"], name="one_release_per_version"
+            ),
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=Q(state__in=["requested", "dispatched", "running", "built"]),
+                name="one_release_in_flight",
+                violation_error_message="A release of this project is already in progress.",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "run_id"], name="one_release_per_run"
+            ),
+        ]
+        permissions = [
+            ("start_release", "Can start a release"),
+            ("publish_release", "Can publish a release"),
+            ("edit_notes", "Can edit release notes"),
+            ("override_checklist", "Can publish despite a failing checklist"),
+            ("view_images", "Can see published images"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project.repo_name} {self.tag}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("release", args=[self.version])
+
+    @property
+    def prerelease(self) -> bool:
+        return bool(semver.Version.parse(self.version).prerelease)
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in self.FINAL
+
+    @property
+    def is_in_flight(self) -> bool:
+        return self.state in self.IN_FLIGHT
+
+    @property
+    def follows_run(self) -> bool:
+        """Whether the page should keep polling for progress."""
+        return self.state in self.IN_FLIGHT
+
+    @property
+    def failed_jobs(self) -> list[dict[str, Any]]:
+        return [j for j in self.run_jobs if j.get("conclusion") in FAILED_CONCLUSIONS]
+
+    def advance(self, to: str, **fields: Any) -> bool:
+        """Move to state `to` if the row is still in a state that allows it.
+
+        A conditional UPDATE, so concurrent callers cannot both win. Returns
+        whether this call made the change; the instance is refreshed either way.
+        """
+        allowed_from = [s for s, targets in self.TRANSITIONS.items() if to in targets]
+        now = timezone.now()
+        fields.setdefault(f"{to}_at", now)
+        changed = Release.objects.filter(pk=self.pk, state__in=allowed_from).update(
+            state=to, **fields
+        )
+        self.refresh_from_db()
+        return bool(changed)
+
+
+FAILED_CONCLUSIONS = {
+    "failure",
+    "cancelled",
+    "timed_out",
+    "action_required",
+    "startup_failure",
+    "stale",
+}
+
+
+class Artifact(models.Model):
+    class Kind(models.TextChoices):
+        BINARY = "binary"
+        CHART = "chart"
+        CHECKSUMS = "checksums"
+        OTHER = "other"
+
+    class Verification(models.TextChoices):
+        PENDING = "pending"
+        VERIFIED = "verified"
+        MISMATCH = "mismatch"
+        MISSING = "missing"
+        ERROR = "error"
+
+    release = models.ForeignKey(
+        Release, on_delete=models.CASCADE, related_name="artifacts"
+    )
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    component = models.CharField(max_length=100, blank=True)
+    os = models.CharField(max_length=50, blank=True)
+    arch = models.CharField(max_length=50, blank=True)
+    size = models.BigIntegerField(null=True, blank=True)
+    github_asset_id = models.BigIntegerField(null=True, blank=True)
+    download_url = models.URLField(max_length=500, blank=True)
+    github_digest = models.CharField(max_length=100, blank=True)
+    expected_sha256 = models.CharField(max_length=64, blank=True)
+    computed_sha256 = models.CharField(max_length=64, blank=True)
+    verification = models.CharField(
+        max_length=20, choices=Verification.choices, default=Verification.PENDING
+    )
+    verification_detail = models.TextField(blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["release", "name"], name="one_artifact_per_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("Audit events are append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Audit events are append-only.")
+
+
+class AuditEvent(models.Model):
+    """Something that happened, who did it and to what. Never changed once written."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Kept apart from the foreign key so the trail survives a deleted user.
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=60, db_index=True)
+    target = models.CharField(max_length=200, blank=True)
+    # PROTECT: a release with a trail cannot be deleted out from under it.
+    release = models.ForeignKey(
+        Release,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
+    )
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name or 'system'} {self.action} {self.target}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise PermissionError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Audit events are append-only.")
