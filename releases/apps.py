@@ -8,5 +8,7 @@ class ReleasesConfig(AppConfig):
 
     def ready(self) -> None:
         from releases.roles import ensure_groups
+        from releases.tasks import ensure_schedules
 
         post_migrate.connect(ensure_groups, sender=self)
+        post_migrate.connect(ensure_schedules, sender=self)

@@ -9,6 +9,7 @@ move a release along the same edge twice.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 import semver
@@ -252,6 +253,11 @@ class Release(models.Model):
     # The highest run id of the workflow just before dispatching, for binding
     # the run when the server answers 204 without run details.
     runs_before_dispatch = models.BigIntegerField(null=True, blank=True)
+    dispatch_actor = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The token's user, who GitHub says ran it.",
+    )
 
     run_id = models.BigIntegerField(null=True, blank=True)
     run_url = models.URLField(max_length=500, blank=True)
@@ -259,7 +265,10 @@ class Release(models.Model):
     run_conclusion = models.CharField(max_length=30, blank=True)
     run_updated_at = models.DateTimeField(null=True, blank=True)
     run_jobs = models.JSONField(default=list, blank=True)
+    run_etag = models.CharField(max_length=200, blank=True)
     run_polled_at = models.DateTimeField(null=True, blank=True)
+    # One follower at a time: a task claims the release until this time.
+    follow_lease_until = models.DateTimeField(null=True, blank=True)
     commit_sha = models.CharField(max_length=40, blank=True)
     failure_reason = models.TextField(blank=True)
 
@@ -283,8 +292,12 @@ class Release(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
+            # A failed or cancelled attempt made no tag: the version may be tried again.
             models.UniqueConstraint(
-                fields=["project", "version"], name="one_release_per_version"
+                fields=["project", "version"],
+                condition=~Q(state__in=["failed", "cancelled"]),
+                name="one_release_per_version",
+                violation_error_message="This version is already being released.",
             ),
             models.UniqueConstraint(
                 fields=["project"],
@@ -308,7 +321,7 @@ class Release(models.Model):
         return f"{self.project.repo_name} {self.tag}"
 
     def get_absolute_url(self) -> str:
-        return reverse("release", args=[self.version])
+        return reverse("release", args=[self.pk])
 
     @property
     def prerelease(self) -> bool:
@@ -451,3 +464,21 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("Audit events are append-only.")
+
+
+class Heartbeat(models.Model):
+    """The last time the background worker ran its periodic task."""
+
+    name = models.CharField(max_length=50, unique=True, default="worker")
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+    @classmethod
+    def beat(cls, name: str = "worker") -> None:
+        cls.objects.update_or_create(name=name, defaults={"beat_at": timezone.now()})
+
+    @classmethod
+    def last(cls, name: str = "worker") -> datetime | None:
+        return cls.objects.filter(name=name).values_list("beat_at", flat=True).first()

@@ -1,0 +1,487 @@
+"""Multi-step changes to releases. Each one: a guarded state transition, an
+audit event, and background work enqueued once the transaction commits.
+
+Every function here is safe to run twice: tasks can be delivered twice and
+workers can die mid-task. The one write that must never repeat — the
+dispatch — is claimed by a conditional UPDATE before it is sent, and a
+claimed dispatch is never sent again: the run is looked for instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from datetime import timedelta
+from typing import Any
+
+import semver
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from releases import audit
+from releases.ghclient import (
+    AmbiguousDispatch,
+    GitHubClient,
+    GitHubError,
+    ReleaseInfo,
+    RunSnapshot,
+    client_for,
+)
+from releases.models import FAILED_CONCLUSIONS, Artifact, Project, Release
+from releases.planning import Plan
+
+logger = logging.getLogger(__name__)
+
+State = Release.State
+SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+
+# How long to look for a run after a dispatch whose answer did not name it.
+BIND_DEADLINE = timedelta(minutes=5)
+# How long a successful run may take to show its release.
+IMPORT_DEADLINE = timedelta(minutes=10)
+
+
+class ReleaseRefused(Exception):
+    """The release cannot be started; str() says why, for people."""
+
+
+User = AbstractBaseUser | AnonymousUser | None
+
+
+def _enqueue(func: str, *args: Any) -> None:
+    from django_q.tasks import async_task
+
+    transaction.on_commit(lambda: async_task(func, *args, group="releases"))
+
+
+# Starting -------------------------------------------------------------------
+
+
+def request_release(
+    *, project: Project, user: User, plan: Plan, enqueue: bool = True, via: str = "web"
+) -> Release:
+    """Record a maintainer's intent to release `plan.version`, once.
+
+    A second request while any release of the project is in flight (double
+    click, two maintainers) is refused; the database's partial unique index
+    settles races the first check cannot see.
+    """
+    if not plan.ok or plan.version is None:
+        raise ReleaseRefused(plan.problem or "The release plan is incomplete.")
+    in_flight = Release.objects.filter(project=project).in_flight().first()
+    if in_flight is not None:
+        raise ReleaseRefused(
+            f"{in_flight.tag} is already in progress ({in_flight.state}); "
+            "wait for it to finish or fail before starting another release."
+        )
+    requester = user if user is not None and user.is_authenticated else None
+    try:
+        with transaction.atomic():
+            release = Release.objects.create(
+                project=project,
+                version=plan.version,
+                tag=plan.tag,
+                requested_by=requester,
+                bump_inputs=plan.inputs,
+                dispatch_ref=project.default_branch,
+            )
+            audit.record(
+                "release.requested",
+                actor=user,
+                release=release,
+                version=plan.version,
+                inputs=plan.inputs,
+                explanation=plan.explanation,
+                via=via,
+            )
+            if enqueue:
+                _enqueue("releases.tasks.dispatch_release", release.pk)
+    except IntegrityError:
+        raise ReleaseRefused(
+            f"Another release of {project.repository} (or {plan.tag} itself) was "
+            "started a moment ago; only one runs at a time."
+        )
+    return release
+
+
+def dispatch_release(release_id: int, *, client: GitHubClient | None = None) -> Release:
+    """Send the workflow_dispatch for a requested release, at most once ever."""
+    release = Release.objects.select_related("project").get(pk=release_id)
+    if release.state != State.REQUESTED:
+        return release
+    if release.dispatch_attempted_at is not None:
+        # Someone sent it already (or died trying): never send again.
+        return bind_run(release, client=client)
+
+    client = client or client_for(release.project)
+    try:
+        # Read before claiming: a failure here leaves the release untouched
+        # for the next attempt, since nothing was sent.
+        floor = client.highest_run_id()
+        actor = client.token_login()
+    except GitHubError as exc:
+        logger.warning("Could not prepare dispatch of release %s: %s", release.pk, exc)
+        raise
+
+    claimed = Release.objects.filter(
+        pk=release.pk, state=State.REQUESTED, dispatch_attempted_at__isnull=True
+    ).update(
+        dispatch_attempted_at=timezone.now(),
+        runs_before_dispatch=floor,
+        dispatch_actor=actor,
+    )
+    release.refresh_from_db()
+    if not claimed:
+        return bind_run(release, client=client)
+
+    try:
+        run_id = client.dispatch(release.dispatch_ref, release.bump_inputs)
+    except AmbiguousDispatch as exc:
+        audit.record("release.dispatch_unknown", release=release, error=str(exc))
+        logger.warning(
+            "Dispatch of release %s has an unknown outcome: %s", release.pk, exc
+        )
+        return bind_run(release, client=client)
+    except GitHubError as exc:
+        release.advance(State.FAILED, failure_reason=str(exc))
+        audit.record("release.dispatch_failed", release=release, error=str(exc))
+        return release
+
+    if run_id is None:
+        release.advance(State.DISPATCHED)
+        audit.record("release.dispatched", release=release, run_id=None, bound="later")
+        return bind_run(release, client=client)
+    return _bind(release, run_id, client=client, how="returned by the dispatch")
+
+
+def bind_run(
+    release: Release, *, client: GitHubClient | None = None, attempts: int = 3
+) -> Release:
+    """Find the run a dispatch created, by the rule in OUTSIDE-SYSTEMS.md:
+    the first workflow_dispatch run on the ref, by the token's user, newer
+    than the highest run id seen before dispatching."""
+    if release.run_id is not None or release.runs_before_dispatch is None:
+        return release
+    client = client or client_for(release.project)
+    for attempt in range(attempts):
+        run = client.find_dispatched_run(
+            after_id=release.runs_before_dispatch,
+            ref=release.dispatch_ref,
+            actor=release.dispatch_actor,
+        )
+        if run is not None:
+            return _bind(
+                release, run.id, client=client, how="found by the binding rule"
+            )
+        if attempt + 1 < attempts:
+            time.sleep(min(2.0, settings.RUN_POLL_SECONDS))
+
+    started = release.dispatch_attempted_at or release.created_at
+    if timezone.now() - started > BIND_DEADLINE:
+        reason = (
+            "No workflow run appeared for this dispatch within "
+            f"{int(BIND_DEADLINE.total_seconds() // 60)} minutes. Check the "
+            "workflow's runs on GitHub before starting the release again."
+        )
+        if release.advance(State.FAILED, failure_reason=reason):
+            audit.record("release.failed", release=release, reason=reason)
+    return release
+
+
+def _bind(release: Release, run_id: int, *, client: GitHubClient, how: str) -> Release:
+    updated = Release.objects.filter(pk=release.pk, run_id__isnull=True).update(
+        run_id=run_id
+    )
+    release.refresh_from_db()
+    if not updated:
+        return release
+    if release.state == State.REQUESTED:
+        release.advance(State.DISPATCHED)
+    audit.record("release.dispatched", release=release, run_id=run_id, bound=how)
+    return follow_release(release.pk, client=client)
+
+
+# Following -------------------------------------------------------------------
+
+
+def follow_release(release_id: int, *, client: GitHubClient | None = None) -> Release:
+    """One step: read the run (free when unchanged), record progress, and
+    import the release once the run has succeeded."""
+    release = Release.objects.select_related("project").get(pk=release_id)
+    if release.state == State.REQUESTED:
+        if release.dispatch_attempted_at is not None:
+            return bind_run(release, client=client, attempts=1)
+        return release
+    if release.state in (State.DISPATCHED, State.RUNNING):
+        if release.run_id is None:
+            return bind_run(release, client=client, attempts=1)
+        client = client or client_for(release.project)
+        release = _poll_run(release, client)
+    if release.state == State.BUILT:
+        client = client or client_for(release.project)
+        release = import_release(release, client)
+    return release
+
+
+def _poll_run(release: Release, client: GitHubClient) -> Release:
+    assert release.run_id is not None
+    run = client.get_run(release.run_id, release.run_etag)
+    now = timezone.now()
+    if run is None:  # 304: nothing changed, and it cost nothing
+        Release.objects.filter(pk=release.pk).update(run_polled_at=now)
+        return release
+    fields: dict[str, Any] = {
+        "run_status": run.status,
+        "run_conclusion": run.conclusion,
+        "run_etag": run.etag,
+        "run_polled_at": now,
+    }
+    if run.html_url:
+        fields["run_url"] = run.html_url
+    if run.updated_at != release.run_updated_at or not release.run_jobs:
+        fields["run_updated_at"] = run.updated_at
+        fields["run_jobs"] = client.run_jobs(run.id)
+    Release.objects.filter(pk=release.pk).update(**fields)
+    release.refresh_from_db()
+    return _apply_run_state(release, run)
+
+
+def _apply_run_state(release: Release, run: RunSnapshot) -> Release:
+    if run.status != "completed":
+        if release.state == State.DISPATCHED and run.status == "in_progress":
+            release.advance(State.RUNNING)
+        return release
+    if run.conclusion == "success":
+        if release.advance(State.BUILT):
+            audit.record("run.finished", release=release, conclusion="success")
+        return release
+    reason = describe_failure(release.run_jobs, run.conclusion)
+    target = State.CANCELLED if run.conclusion == "cancelled" else State.FAILED
+    if release.advance(target, failure_reason=reason):
+        audit.record(
+            "run.finished", release=release, conclusion=run.conclusion, reason=reason
+        )
+    return release
+
+
+def describe_failure(jobs: list[dict[str, Any]], conclusion: str) -> str:
+    """Which job failed, at which step — what a maintainer needs first."""
+    parts = []
+    for job in jobs:
+        if job.get("conclusion") not in FAILED_CONCLUSIONS:
+            continue
+        step = next(
+            (
+                s
+                for s in job.get("steps") or []
+                if s.get("conclusion") in FAILED_CONCLUSIONS
+            ),
+            None,
+        )
+        where = f" at step “{step['name']}”" if step else ""
+        parts.append(f"“{job.get('name')}” {job.get('conclusion')}{where}")
+    if not parts:
+        return f"The workflow run ended with conclusion {conclusion or 'unknown'}."
+    return (
+        f"The workflow run ended with conclusion {conclusion}: "
+        + "; ".join(parts)
+        + "."
+    )
+
+
+# Importing releases -----------------------------------------------------------
+
+
+def import_release(release: Release, client: GitHubClient) -> Release:
+    """Find the run's GitHub release (a draft is only found by listing) and
+    record it with its assets."""
+    info = next((r for r in client.list_releases() if r.tag_name == release.tag), None)
+    if info is None:
+        since = release.built_at or timezone.now()
+        if timezone.now() - since > IMPORT_DEADLINE:
+            reason = f"The run succeeded but no GitHub release {release.tag} appeared."
+            if release.advance(State.FAILED, failure_reason=reason):
+                audit.record("release.failed", release=release, reason=reason)
+        return release
+    with transaction.atomic():
+        _store_release_info(release, info)
+        target = State.DRAFT if info.draft else State.PUBLISHED
+        if release.advance(target):
+            audit.record(
+                "release.imported",
+                release=release,
+                github_release_id=info.id,
+                draft=info.draft,
+                assets=[a.name for a in info.assets],
+            )
+    return release
+
+
+def _store_release_info(release: Release, info: ReleaseInfo) -> None:
+    fields: dict[str, Any] = {
+        "github_release_id": info.id,
+        "github_release_url": info.html_url,
+        "release_name": info.name,
+        "notes": info.body,
+    }
+    if SHA_RE.match(info.target_commitish):
+        fields["commit_sha"] = info.target_commitish
+    Release.objects.filter(pk=release.pk).update(**fields)
+    release.refresh_from_db()
+    sync_artifacts(release, info)
+
+
+def sync_artifacts(release: Release, info: ReleaseInfo) -> None:
+    """Make the release's Artifact rows match the GitHub release's assets."""
+    project = release.project
+    binaries = {name: rest for name, *rest in project.expected_binaries()}
+    chart = project.chart_asset_name(release.version)
+    seen = []
+    for asset in info.assets:
+        seen.append(asset.name)
+        component, os_name, arch = binaries.get(asset.name, ("", "", ""))
+        if asset.name in binaries:
+            kind = Artifact.Kind.BINARY
+        elif asset.name == chart:
+            kind = Artifact.Kind.CHART
+        elif asset.name == project.checksums_asset:
+            kind = Artifact.Kind.CHECKSUMS
+        else:
+            kind = Artifact.Kind.OTHER
+        Artifact.objects.update_or_create(
+            release=release,
+            name=asset.name,
+            defaults={
+                "kind": kind,
+                "component": component,
+                "os": os_name,
+                "arch": arch,
+                "size": asset.size,
+                "github_asset_id": asset.id,
+                "download_url": asset.download_url,
+                "github_digest": asset.digest,
+            },
+        )
+    release.artifacts.exclude(name__in=seen).delete()
+
+
+def sync_project(
+    project: Project, *, client: GitHubClient | None = None
+) -> list[Release]:
+    """Import releases made outside the console and refresh known drafts.
+
+    Returns the releases created by this call.
+    """
+    client = client or client_for(project)
+    created = []
+    known = {
+        (r.version): r
+        for r in Release.objects.filter(project=project).exclude(
+            state__in=[State.FAILED, State.CANCELLED]
+        )
+    }
+    for info in client.list_releases():
+        version = _version_of(project, info.tag_name)
+        if version is None:
+            continue
+        release = known.get(version)
+        if release is None:
+            release = _import_external(project, version, info)
+            if release is not None:
+                created.append(release)
+            continue
+        if release.state == State.DRAFT and release.github_release_id == info.id:
+            _store_release_info(release, info)
+            if not info.draft and release.advance(State.PUBLISHED):
+                audit.record("release.published_outside", release=release)
+    return created
+
+
+def _version_of(project: Project, tag: str) -> str | None:
+    if project.tag_prefix and not tag.startswith(project.tag_prefix):
+        return None
+    candidate = tag[len(project.tag_prefix) :]
+    try:
+        semver.Version.parse(candidate)
+    except ValueError:
+        return None
+    return candidate
+
+
+def _import_external(
+    project: Project, version: str, info: ReleaseInfo
+) -> Release | None:
+    state = State.DRAFT if info.draft else State.PUBLISHED
+    moment = info.published_at or info.created_at or timezone.now()
+    try:
+        with transaction.atomic():
+            release = Release.objects.create(
+                project=project,
+                version=version,
+                tag=info.tag_name,
+                state=state,
+                source=Release.Source.EXTERNAL,
+                created_at=info.created_at or moment,
+                requested_at=info.created_at or moment,
+                draft_at=info.created_at if info.draft else None,
+                published_at=None if info.draft else moment,
+            )
+            _store_release_info(release, info)
+            audit.record(
+                "release.imported",
+                release=release,
+                github_release_id=info.id,
+                draft=info.draft,
+                source="external",
+            )
+    except IntegrityError:
+        return None  # imported meanwhile by another worker
+    return release
+
+
+# Housekeeping ----------------------------------------------------------------
+
+
+def releases_needing_work(project: Project) -> dict[str, list[int]]:
+    """Releases whose task was lost (worker died, queue emptied): for the
+    periodic sync to enqueue again."""
+    now = timezone.now()
+    stale_request = Release.objects.filter(
+        project=project,
+        state=State.REQUESTED,
+        requested_at__lt=now - timedelta(seconds=30),
+    )
+    stale_follow = Release.objects.filter(
+        project=project,
+        state__in=[State.REQUESTED, State.DISPATCHED, State.RUNNING, State.BUILT],
+    ).exclude(follow_lease_until__gt=now)
+    return {
+        "dispatch": list(
+            stale_request.filter(dispatch_attempted_at__isnull=True).values_list(
+                "pk", flat=True
+            )
+        ),
+        "follow": list(
+            stale_follow.exclude(
+                state=State.REQUESTED, dispatch_attempted_at__isnull=True
+            ).values_list("pk", flat=True)
+        ),
+    }
+
+
+def claim_follow(release_id: int, seconds: float) -> bool:
+    """Take the follower's lease; False when another follower holds it."""
+    now = timezone.now()
+    claimed = (
+        Release.objects.filter(pk=release_id)
+        .exclude(follow_lease_until__gt=now)
+        .update(follow_lease_until=now + timedelta(seconds=seconds))
+    )
+    return bool(claimed)
+
+
+def release_follow(release_id: int) -> None:
+    Release.objects.filter(pk=release_id).update(follow_lease_until=None)

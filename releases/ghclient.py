@@ -1,0 +1,454 @@
+"""Everything the console asks of GitHub, through PyGithub. The only module
+that speaks GitHub's API.
+
+Two rules shape it (see OUTSIDE-SYSTEMS.md):
+- writes go out once: PyGithub's retry would repeat a POST after a 5xx,
+  so only GET and HEAD are retried, and a dispatch whose outcome is unknown
+  raises `AmbiguousDispatch` for the caller to look for the run;
+- a primary rate limit never blocks: waits beyond a few seconds raise
+  `RateLimited`, and background tasks try again later.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import github
+import requests
+from django.conf import settings
+from github import Auth, Github, GithubException, GithubRetry
+
+from releases.models import Project
+from releases.planning import ReleaseContext
+from releases.versioning import parse_version
+from releases.workflow import WorkflowError, discover_inputs
+
+logger = logging.getLogger(__name__)
+
+
+class GitHubError(Exception):
+    """A failure talking to GitHub; str() is a message for people."""
+
+
+class RateLimited(GitHubError):
+    def __init__(self, message: str, reset_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.reset_at = reset_at
+
+
+class AmbiguousDispatch(GitHubError):
+    """The dispatch may or may not have started a run (timeout, 5xx)."""
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    id: int
+    html_url: str
+    status: str
+    conclusion: str
+    updated_at: datetime | None
+    head_sha: str
+    head_branch: str
+    event: str
+    actor: str
+    etag: str
+
+
+@dataclass(frozen=True)
+class AssetInfo:
+    id: int
+    name: str
+    size: int
+    download_url: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    id: int
+    tag_name: str
+    name: str
+    body: str
+    draft: bool
+    prerelease: bool
+    html_url: str
+    target_commitish: str
+    created_at: datetime | None
+    published_at: datetime | None
+    assets: list[AssetInfo]
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    api_url: str
+    login: str
+    rate_limit: int
+    rate_remaining: int
+    rate_reset: datetime | None
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _message(exc: GithubException) -> str:
+    data = exc.data if isinstance(exc.data, dict) else {}
+    text = data.get("message") or str(exc.data or "") or "no message"
+    return f"GitHub answered {exc.status}: {text}"
+
+
+@contextmanager
+def _translated(doing: str) -> Iterator[None]:
+    """Turn PyGithub's and requests' exceptions into GitHubError."""
+    try:
+        yield
+    except (github.RateLimitExceededException, github.GithubException) as exc:
+        if isinstance(exc, github.RateLimitExceededException) or _is_rate_limit(exc):
+            reset = _reset_time(exc.headers or {})
+            when = f" until {reset:%H:%M:%S} UTC" if reset else ""
+            raise RateLimited(f"GitHub's rate limit is used up{when} ({doing}).", reset)
+        if isinstance(exc, github.BadCredentialsException):
+            raise GitHubError(
+                f"GitHub refused the token while {doing} (401 Bad credentials)."
+            )
+        raise GitHubError(f"{_message(exc)} (while {doing}).")
+    except requests.Timeout:
+        raise GitHubError(f"GitHub did not answer in time while {doing}.")
+    except requests.ConnectionError:
+        raise GitHubError(
+            f"GitHub at {settings.GITHUB_API_URL} cannot be reached ({doing})."
+        )
+
+
+def _is_rate_limit(exc: GithubException) -> bool:
+    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+    if exc.status == 429:
+        return True
+    return exc.status == 403 and headers.get("x-ratelimit-remaining") == "0"
+
+
+def _reset_time(headers: dict[str, Any]) -> datetime | None:
+    lowered = {k.lower(): v for k, v in headers.items()}
+    raw = lowered.get("x-ratelimit-reset")
+    try:
+        return datetime.fromtimestamp(int(raw), tz=UTC) if raw else None
+    except ValueError:
+        return None
+
+
+def make_github(token: str | None = None, api_url: str | None = None) -> Github:
+    retry = GithubRetry(
+        total=3,
+        backoff_factor=0.5,
+        # Never POST or PATCH twice: a retried dispatch starts two releases.
+        allowed_methods={"GET", "HEAD"},
+        max_rate_limit_wait=10,
+    )
+    quiet = settings.SANDBOX
+    return Github(
+        base_url=(api_url or settings.GITHUB_API_URL).rstrip("/"),
+        auth=Auth.Token(token or settings.GITHUB_TOKEN),
+        timeout=int(settings.GITHUB_TIMEOUT),
+        retry=retry,
+        per_page=100,
+        seconds_between_requests=None if quiet else 0.25,
+        seconds_between_writes=None if quiet else 1.0,
+    )
+
+
+class GitHubClient:
+    def __init__(self, project: Project, gh: Github | None = None) -> None:
+        self.project = project
+        self.gh = gh or make_github()
+        self._repo: Any = None
+
+    @property
+    def repo(self) -> Any:
+        if self._repo is None:
+            with _translated(f"reading {self.project.repository}"):
+                self._repo = self.gh.get_repo(self.project.repository)
+        return self._repo
+
+    @property
+    def workflow_path(self) -> str:
+        return f".github/workflows/{self.project.workflow_file}"
+
+    # Reading ---------------------------------------------------------------
+
+    def file_text(self, path: str, ref: str) -> str | None:
+        """A file's text at `ref`, or None when the file does not exist there."""
+        with _translated(f"reading {path} at {ref}"):
+            try:
+                content = self.repo.get_contents(path, ref=ref)
+            except github.UnknownObjectException:
+                return None
+        if isinstance(content, list):
+            raise GitHubError(f"{path} is a directory, not a file.")
+        return base64.b64decode(content.content or "").decode("utf-8", errors="replace")
+
+    def head_sha(self) -> str:
+        branch = self.project.default_branch
+        with _translated(f"reading the branch {branch}"):
+            try:
+                return self.repo.get_branch(branch).commit.sha
+            except github.UnknownObjectException:
+                raise GitHubError(
+                    f"The branch {branch} does not exist in {self.project.repository}."
+                )
+
+    def tag_names(self) -> set[str]:
+        with _translated("listing tags"):
+            return {tag.name for tag in self.repo.get_tags()}
+
+    def commit_messages_since(self, tag: str | None, head: str) -> list[str]:
+        with _translated(f"listing commits since {tag or 'the beginning'}"):
+            if tag:
+                commits = self.repo.compare(tag, head).commits
+            else:
+                commits = self.repo.get_commits(sha=head)[:100]
+            return [c.commit.message for c in commits]
+
+    def release_context(self) -> ReleaseContext:
+        """Everything the release form needs, read at the head of the branch."""
+        sha = self.head_sha()
+        version_text = self.file_text("VERSION", sha)
+        if version_text is None:
+            raise GitHubError(
+                f"{self.project.repository} has no VERSION file on "
+                f"{self.project.default_branch}."
+            )
+        workflow_text = self.file_text(self.workflow_path, sha)
+        if workflow_text is None:
+            raise GitHubError(
+                f"{self.workflow_path} does not exist on {self.project.default_branch}; "
+                "GitHub dispatches only workflows present on the default branch."
+            )
+        try:
+            current = parse_version(version_text)
+            inputs = discover_inputs(workflow_text, path=self.workflow_path)
+        except (ValueError, WorkflowError) as exc:
+            raise GitHubError(str(exc))
+        tags = self.tag_names()
+        last_tag = self.project.tag_for(str(current))
+        if last_tag not in tags:
+            last_tag = None
+        return ReleaseContext(
+            current_version=current,
+            inputs=inputs,
+            head_sha=sha,
+            last_tag=last_tag,
+            commits_since_last_tag=self.commit_messages_since(last_tag, sha),
+            tags=frozenset(tags),
+            tag_prefix=self.project.tag_prefix,
+        )
+
+    def connection_info(self) -> ConnectionInfo:
+        with _translated("checking the connection"):
+            login = self.gh.get_user().login
+            core = self.gh.get_rate_limit().resources.core
+        return ConnectionInfo(
+            api_url=settings.GITHUB_API_URL,
+            login=login,
+            rate_limit=core.limit,
+            rate_remaining=core.remaining,
+            rate_reset=core.reset,
+        )
+
+    def token_login(self) -> str:
+        with _translated("reading the token's user"):
+            return self.gh.get_user().login
+
+    # Dispatching -------------------------------------------------------------
+
+    def _workflow(self) -> Any:
+        with _translated(f"reading the workflow {self.project.workflow_file}"):
+            return self.repo.get_workflow(self.project.workflow_file)
+
+    def highest_run_id(self) -> int:
+        """The id of the workflow's newest run, or 0: the floor for binding."""
+        with _translated("listing workflow runs"):
+            runs = self._workflow().get_runs()
+            first = next(iter(runs), None)
+        return first.id if first is not None else 0
+
+    def dispatch(self, ref: str, inputs: dict[str, Any]) -> int | None:
+        """Start the release workflow once. Returns the run id when GitHub says it.
+
+        Raises AmbiguousDispatch when the outcome is unknown (timeout, 5xx,
+        connection dropped): the caller must look for the run, never resend.
+        """
+        workflow = self._workflow()
+        try:
+            result = workflow.create_dispatch(
+                ref, inputs, throw=True, return_run_details=True
+            )
+        except github.GithubException as exc:
+            if exc.status >= 500:
+                raise AmbiguousDispatch(
+                    f"{_message(exc)} while dispatching the release."
+                )
+            if _is_rate_limit(exc):
+                raise RateLimited(
+                    "GitHub's rate limit refused the dispatch.",
+                    _reset_time(exc.headers or {}),
+                )
+            raise GitHubError(f"{_message(exc)} — the release was not started.")
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise AmbiguousDispatch(
+                f"GitHub did not answer the dispatch ({type(exc).__name__})."
+            )
+        if isinstance(result, bool):
+            return None
+        return result.id
+
+    def find_dispatched_run(
+        self, *, after_id: int, ref: str, actor: str
+    ) -> RunSnapshot | None:
+        """The first workflow_dispatch run on `ref` by `actor` newer than `after_id`.
+
+        This binds a 204-only dispatch to its run without taking "the newest
+        run", which may be another maintainer's or a scheduled one.
+        """
+        with _translated("looking for the dispatched run"):
+            runs = self._workflow().get_runs(
+                event="workflow_dispatch", branch=ref, actor=actor
+            )
+            candidates = []
+            for run in runs:
+                if run.id <= after_id:
+                    break  # listed newest first: the rest are older
+                candidates.append(run)
+        candidates = [
+            r
+            for r in candidates
+            if r.event == "workflow_dispatch"
+            and r.head_branch == ref
+            and r.actor.login == actor
+        ]
+        if not candidates:
+            return None
+        return self._snapshot(min(candidates, key=lambda r: r.id).raw_data, "")
+
+    # Following a run -----------------------------------------------------------
+
+    def get_run(self, run_id: int, etag: str = "") -> RunSnapshot | None:
+        """The run, or None when unchanged since `etag` (a free 304)."""
+        path = f"/repos/{self.project.repository}/actions/runs/{run_id}"
+        headers = {"If-None-Match": etag} if etag else {}
+        with _translated(f"reading run {run_id}"):
+            status, response_headers, body = self.gh.requester.requestJson(
+                "GET", path, headers=headers
+            )
+            if status == 304:
+                return None
+            if status >= 400:
+                data = json.loads(body) if body else None
+                raise GithubException(status, data, response_headers)
+        data = json.loads(body)
+        lowered = {k.lower(): v for k, v in response_headers.items()}
+        return self._snapshot(data, lowered.get("etag", ""))
+
+    @staticmethod
+    def _snapshot(data: dict[str, Any], etag: str) -> RunSnapshot:
+        return RunSnapshot(
+            id=data["id"],
+            html_url=data.get("html_url", ""),
+            status=data.get("status") or "",
+            conclusion=data.get("conclusion") or "",
+            updated_at=_parse_time(data.get("updated_at")),
+            head_sha=data.get("head_sha", ""),
+            head_branch=data.get("head_branch") or "",
+            event=data.get("event", ""),
+            actor=(data.get("actor") or {}).get("login", ""),
+            etag=etag,
+        )
+
+    def run_jobs(self, run_id: int) -> list[dict[str, Any]]:
+        """The run's jobs and their steps, trimmed to what the console shows."""
+        with _translated(f"reading the jobs of run {run_id}"):
+            run = self.repo.get_workflow_run(run_id)
+            jobs = [job.raw_data for job in run.jobs()]
+        keep = (
+            "id",
+            "name",
+            "status",
+            "conclusion",
+            "started_at",
+            "completed_at",
+            "html_url",
+        )
+        step_keep = (
+            "name",
+            "number",
+            "status",
+            "conclusion",
+            "started_at",
+            "completed_at",
+        )
+        return [
+            {
+                **{key: job.get(key) for key in keep},
+                "steps": [
+                    {k: s.get(k) for k in step_keep} for s in job.get("steps") or []
+                ],
+            }
+            for job in jobs
+        ]
+
+    # Releases --------------------------------------------------------------------
+
+    def list_releases(self) -> list[ReleaseInfo]:
+        """Every release, drafts included (drafts are only found by listing)."""
+        with _translated("listing releases"):
+            return [self._release_info(r.raw_data) for r in self.repo.get_releases()]
+
+    def get_release(self, release_id: int) -> ReleaseInfo | None:
+        with _translated(f"reading release {release_id}"):
+            try:
+                release = self.repo.get_release(release_id)
+            except github.UnknownObjectException:
+                return None
+            info = self._release_info(release.raw_data)
+            if len(info.assets) >= 100:
+                assets = [self._asset_info(a.raw_data) for a in release.get_assets()]
+                info = ReleaseInfo(**{**info.__dict__, "assets": assets})
+        return info
+
+    @classmethod
+    def _release_info(cls, data: dict[str, Any]) -> ReleaseInfo:
+        return ReleaseInfo(
+            id=data["id"],
+            tag_name=data.get("tag_name", ""),
+            name=data.get("name") or "",
+            body=data.get("body") or "",
+            draft=bool(data.get("draft")),
+            prerelease=bool(data.get("prerelease")),
+            html_url=data.get("html_url", ""),
+            target_commitish=data.get("target_commitish") or "",
+            created_at=_parse_time(data.get("created_at")),
+            published_at=_parse_time(data.get("published_at")),
+            assets=[cls._asset_info(a) for a in data.get("assets") or []],
+        )
+
+    @staticmethod
+    def _asset_info(data: dict[str, Any]) -> AssetInfo:
+        return AssetInfo(
+            id=data["id"],
+            name=data["name"],
+            size=data.get("size") or 0,
+            download_url=data.get("browser_download_url", ""),
+            digest=data.get("digest") or "",
+        )
+
+
+def client_for(project: Project) -> GitHubClient:
+    return GitHubClient(project)
