@@ -1,0 +1,159 @@
+"""The console from the command line: the same actions as the screens."""
+
+import json
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from releases import actions
+from releases.forms import ReleaseForm
+from releases.ghclient import GitHubError, client_for
+from releases.models import Project, Release
+from releases.planning import BUMP_FIELD, PRERELEASE_FIELD, InputRoles
+from releases.versioning import BUMPS
+
+
+class Command(BaseCommand):
+    help = "Avika Console actions: sync, release."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        sync = sub.add_parser("sync", help="Import releases made outside the console.")
+        sync.add_argument("--project", help="owner/name (default: the only project)")
+        release = sub.add_parser("release", help="Start a release of the project.")
+        release.add_argument("--project", help="owner/name (default: the only project)")
+        release.add_argument("--bump", required=True, choices=[*BUMPS, "auto"])
+        release.add_argument("--prerelease", default="", help="suffix such as rc.1")
+        release.add_argument(
+            "--wait",
+            action="store_true",
+            help="return when the draft is imported or the run failed",
+        )
+        release.add_argument("--json", action="store_true", help="print JSON")
+        release.add_argument(
+            "--timeout",
+            type=float,
+            default=3600,
+            help="seconds to wait at most (with --wait)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        project = self._project(options.get("project"))
+        if options["action"] == "sync":
+            self._sync(project)
+        else:
+            self._release(project, options)
+
+    def _project(self, repository: str | None) -> Project:
+        projects = Project.objects.all()
+        if repository:
+            projects = projects.filter(repository=repository)
+        found = list(projects[:2])
+        if not found:
+            raise CommandError(
+                f"No project {repository or ''} is configured.".replace("  ", " ")
+            )
+        if len(found) > 1:
+            raise CommandError(
+                "Several projects are configured: name one with --project owner/name."
+            )
+        return found[0]
+
+    def _sync(self, project: Project) -> None:
+        try:
+            created = actions.sync_project(project)
+        except GitHubError as exc:
+            raise CommandError(str(exc))
+        for release in created:
+            self.stdout.write(f"imported {release.tag} ({release.state})")
+        self.stdout.write(f"{project.repository}: {len(created)} release(s) imported.")
+
+    def _release(self, project: Project, options: dict[str, Any]) -> None:
+        try:
+            context = client_for(project).release_context()
+        except GitHubError as exc:
+            raise CommandError(str(exc))
+        data = self._form_data(context.inputs, options["bump"], options["prerelease"])
+        form = ReleaseForm(data=data, context=context)
+        if not form.is_valid() or form.plan is None:
+            problems = [str(e) for errors in form.errors.values() for e in errors]
+            raise CommandError(
+                "; ".join(problems) or "The release could not be planned."
+            )
+        try:
+            release = actions.request_release(
+                project=project,
+                user=None,
+                plan=form.plan,
+                enqueue=not options["wait"],
+                via="cli",
+            )
+        except actions.ReleaseRefused as exc:
+            raise CommandError(str(exc))
+        if not options["json"]:
+            self.stdout.write(f"Requested {release.tag}: {form.plan.explanation}")
+        if options["wait"]:
+            release = self._wait(release, options["timeout"])
+        self._report(release, as_json=options["json"])
+        if release.state in (Release.State.FAILED, Release.State.CANCELLED):
+            raise SystemExit(1)
+
+    @staticmethod
+    def _form_data(inputs: list, bump: str, prerelease: str) -> dict[str, Any]:
+        roles = InputRoles.of(inputs)
+        if roles.console_computes_version:
+            return {BUMP_FIELD: bump, PRERELEASE_FIELD: prerelease}
+        data = {i.name: i.default for i in inputs if i.default not in (None, "")}
+        if roles.bump is not None:
+            data[roles.bump.name] = bump
+        if roles.prerelease is not None:
+            data[roles.prerelease.name] = prerelease
+        return data
+
+    def _wait(self, release: Release, timeout: float) -> Release:
+        """Do the work here rather than wait for a worker that may not run;
+        the claims in actions make a worker doing the same harmless."""
+        from django.conf import settings
+
+        deadline = time.monotonic() + timeout
+        try:
+            release = actions.dispatch_release(release.pk)
+        except GitHubError as exc:
+            raise CommandError(str(exc))
+        last_state = ""
+        while not release.is_final and release.state != Release.State.DRAFT:
+            if time.monotonic() > deadline:
+                raise CommandError(
+                    f"{release.tag} is still {release.state} after {timeout:.0f}s."
+                )
+            time.sleep(max(settings.RUN_POLL_SECONDS, 0.05))
+            try:
+                release = actions.follow_release(release.pk)
+            except GitHubError as exc:
+                self.stderr.write(f"warning: {exc}")
+            if release.state != last_state:
+                last_state = release.state
+                self.stderr.write(f"{release.tag}: {release.state}")
+        return release
+
+    def _report(self, release: Release, *, as_json: bool) -> None:
+        assets = list(release.artifacts.values_list("name", flat=True))
+        if as_json:
+            payload = {
+                "version": release.version,
+                "state": release.state,
+                "run_url": release.run_url,
+                "assets": assets,
+            }
+            if release.failure_reason:
+                payload["failure_reason"] = release.failure_reason
+            self.stdout.write(json.dumps(payload))
+            return
+        self.stdout.write(f"{release.tag}: {release.state}")
+        if release.run_url:
+            self.stdout.write(f"run: {release.run_url}")
+        if release.failure_reason:
+            self.stdout.write(release.failure_reason)
+        for name in assets:
+            self.stdout.write(f"  {name}")
