@@ -16,7 +16,31 @@ def _member(username: str, group: str | None) -> User:
 
 @pytest.fixture
 def project(db) -> Project:
-    return Project.objects.get(repository="hellodk/avika")
+    # Created by a data migration, but a transactional test's flush removes
+    # it; the model's defaults are Avika's pipeline.
+    project, _ = Project.objects.get_or_create(
+        repository="hellodk/avika",
+        defaults={"name": "Avika", "registry_namespace": "hellodk"},
+    )
+    return project
+
+
+@pytest.fixture
+def github_sandbox(live_server, settings, monkeypatch):
+    """The console pointed at its own sandbox on a live server, with runs
+    that finish at once and background tasks run inline."""
+    from django_q.conf import Conf
+    from sandbox.seed import reset
+
+    settings.GITHUB_API_URL = f"{live_server.url}/sandbox/github"
+    settings.GITHUB_TOKEN = "sandbox-token"
+    settings.SANDBOX_RUN_SECONDS = 0
+    settings.RUN_POLL_SECONDS = 0
+    settings.GITHUB_TIMEOUT = 3
+    settings.SANDBOX_DISPATCH_HANG_SECONDS = 5
+    monkeypatch.setattr(Conf, "SYNC", True)
+    reset()
+    return live_server
 
 
 @pytest.fixture

@@ -1,0 +1,187 @@
+"""The walking skeleton end to end: PyGithub doing real HTTP to the sandbox
+on a live server, from the release request to the imported draft."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+
+from releases import actions
+from releases.forms import ReleaseForm
+from releases.ghclient import client_for
+from releases.models import AuditEvent, Release
+from sandbox import faults
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BINARIES = {
+    f"{component}-{os}-{arch}"
+    for component in ("gateway", "agent")
+    for os in ("linux", "darwin")
+    for arch in ("amd64", "arm64")
+}
+
+
+def plan_for(project, **choices):
+    context = client_for(project).release_context()
+    form = ReleaseForm(
+        data={"bump_type": "minor", "prerelease": "", **choices}, context=context
+    )
+    assert form.is_valid(), form.errors
+    return form.plan
+
+
+def dispatch_count() -> int:
+    from sandbox.models import WorkflowRun
+
+    return WorkflowRun.objects.filter(event="workflow_dispatch").count()
+
+
+def test_context_reads_version_and_declared_inputs(github_sandbox, project):
+    context = client_for(project).release_context()
+    assert str(context.current_version) == "1.110.0"
+    assert [i.name for i in context.inputs] == ["bump_type", "prerelease"]
+    assert context.last_tag == "v1.110.0"
+    assert "v1.110.0" in context.tags
+
+
+def test_minor_release_runs_to_a_draft_with_every_asset(
+    github_sandbox, project, maintainer
+):
+    release = actions.request_release(
+        project=project, user=maintainer, plan=plan_for(project)
+    )
+    release.refresh_from_db()
+    assert release.state == Release.State.DRAFT
+    assert release.version == "1.111.0"
+    assert release.bump_inputs == {"bump_type": "minor", "prerelease": ""}
+    assert release.run_id is not None
+    assert release.run_conclusion == "success"
+    assert release.github_release_id is not None
+    names = set(release.artifacts.values_list("name", flat=True))
+    assert names == BINARIES | {"avika-1.111.0.tgz", "checksums.txt"}
+    job_names = [job["name"] for job in release.run_jobs]
+    assert "Create release" in job_names
+    assert all(job["steps"] for job in release.run_jobs)
+    actions_seen = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {
+        "release.requested",
+        "release.dispatched",
+        "run.finished",
+        "release.imported",
+    } <= actions_seen
+
+
+def test_failing_job_fails_the_release_naming_the_job(
+    github_sandbox, project, maintainer
+):
+    faults.arm("failed-job")
+    release = actions.request_release(
+        project=project, user=maintainer, plan=plan_for(project)
+    )
+    release.refresh_from_db()
+    assert release.state == Release.State.FAILED
+    assert release.run_conclusion == "failure"
+    failed = release.failed_jobs
+    assert failed, release.run_jobs
+    assert failed[0]["name"] in release.failure_reason
+    assert not release.artifacts.exists()
+
+
+def test_second_start_while_one_is_in_flight_is_refused(
+    github_sandbox, project, maintainer, monkeypatch
+):
+    # Keep the first release in flight: don't run its tasks.
+    monkeypatch.setattr(actions, "_enqueue", lambda *args: None)
+    plan = plan_for(project)
+    first = actions.request_release(project=project, user=maintainer, plan=plan)
+    with pytest.raises(actions.ReleaseRefused, match="already in progress"):
+        actions.request_release(project=project, user=maintainer, plan=plan)
+    actions.dispatch_release(first.pk)
+    actions.dispatch_release(first.pk)  # delivered twice
+    assert dispatch_count() == 1
+    assert Release.objects.count() == 1
+
+
+def test_dispatch_timeout_binds_the_run_without_a_second_dispatch(
+    github_sandbox, project, maintainer, monkeypatch
+):
+    monkeypatch.setattr(actions, "_enqueue", lambda *args: None)
+    faults.arm("dispatch-timeout")
+    release = actions.request_release(
+        project=project, user=maintainer, plan=plan_for(project)
+    )
+    release = actions.dispatch_release(release.pk)
+    for _ in range(5):
+        if release.state == Release.State.DRAFT:
+            break
+        release = actions.dispatch_release(release.pk)  # a retried task
+        release = actions.follow_release(release.pk)
+    assert dispatch_count() == 1
+    assert release.run_id is not None
+    assert release.state == Release.State.DRAFT
+    assert AuditEvent.objects.filter(action="release.dispatch_unknown").count() == 1
+
+
+def test_204_only_dispatch_binds_our_run_not_the_newest(
+    github_sandbox, project, maintainer, monkeypatch
+):
+    monkeypatch.setattr(actions, "_enqueue", lambda *args: None)
+    faults.arm("no-run-details")
+    faults.arm("concurrent-run")
+    release = actions.request_release(
+        project=project, user=maintainer, plan=plan_for(project)
+    )
+    release = actions.dispatch_release(release.pk)
+    from sandbox.models import WorkflowRun
+
+    ours = WorkflowRun.objects.get(pk=release.run_id)
+    assert ours.actor == "avika-bot"
+    newest = WorkflowRun.objects.order_by("-pk").first()
+    assert newest.pk != ours.pk or newest.actor == "avika-bot"
+
+
+def test_dispatch_error_fails_without_a_run(
+    github_sandbox, project, maintainer, monkeypatch
+):
+    monkeypatch.setattr(actions, "_enqueue", lambda *args: None)
+    faults.arm("dispatch-error")
+    release = actions.request_release(
+        project=project, user=maintainer, plan=plan_for(project)
+    )
+    release = actions.dispatch_release(release.pk)
+    assert dispatch_count() == 0
+    # A 5xx is ambiguous: the console looked for a run instead of resending.
+    assert release.state == Release.State.REQUESTED
+    assert release.dispatch_attempted_at is not None
+    actions.dispatch_release(release.pk)
+    assert dispatch_count() == 0
+
+
+def test_cli_release_waits_and_prints_json(github_sandbox, project, capsys):
+    call_command(
+        "avika",
+        "release",
+        "--bump",
+        "minor",
+        "--prerelease",
+        "rc.1",
+        "--wait",
+        "--json",
+    )
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["version"] == "1.111.0-rc.1"
+    assert out["state"] == "draft"
+    assert out["run_url"]
+    assert set(out["assets"]) == BINARIES | {"avika-1.111.0-rc.1.tgz", "checksums.txt"}
+
+
+def test_sync_imports_releases_made_outside_the_console(github_sandbox, project):
+    created = actions.sync_project(project)
+    versions = {r.version for r in created}
+    assert {"1.108.0", "1.109.0", "1.110.0"} <= versions
+    published = Release.objects.get(version="1.110.0")
+    assert published.state == Release.State.PUBLISHED
+    assert published.source == Release.Source.EXTERNAL
+    assert published.artifacts.filter(name="checksums.txt").exists()
+    assert actions.sync_project(project) == []  # twice is harmless
