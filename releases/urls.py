@@ -5,6 +5,9 @@ from releases import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("releases/new/", views.new_release, name="new_release"),
+    path("releases/<int:pk>/", views.release_detail, name="release"),
+    path("system/", views.system, name="system"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),

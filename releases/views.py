@@ -1,19 +1,192 @@
+"""The console's pages.
+
+Every view checks the permission it needs on the server, renders one page
+template and, for htmx requests, just the fragment that changed
+(`"page.html#fragment"`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseStopPolling
+from django_htmx.middleware import HtmxDetails
 
-from releases.models import Project, Release
+from releases import display
+from releases.actions import ReleaseRefused, request_release
+from releases.forms import ReleaseForm
+from releases.ghclient import GitHubError, client_for
+from releases.models import Heartbeat, Project, Release
+
+# The worker beats every minute or so; twice that and more means it is gone.
+WORKER_SILENT_AFTER = timedelta(minutes=3)
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def wants_fragment(request: HtmxHttpRequest) -> bool:
+    """An htmx request for part of a page (not a boosted link or form)."""
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def keep_polling_while(live: bool, fragment: HttpResponse) -> HttpResponse:
+    """The polled fragment; once nothing moves, htmx swaps it in and stops."""
+    if live:
+        return fragment
+    return HttpResponseStopPolling(fragment.content)
+
+
+def require_perm(request: HttpRequest, perm: str, why: str) -> None:
+    if not request.user.has_perm(perm):
+        raise PermissionDenied(why)
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+@require_GET
+def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     project = Project.objects.first()
-    releases = Release.objects.for_dashboard()
-    return render(
-        request, "releases/dashboard.html", {"project": project, "releases": releases}
+    can_view = request.user.has_perm("releases.view_release")
+    releases = list(Release.objects.for_dashboard()) if can_view else []
+    context: dict[str, Any] = {
+        "project": project,
+        "releases": releases,
+        "can_view": can_view,
+        "can_start": request.user.has_perm("releases.start_release"),
+        "live": any(r.is_in_flight for r in releases),
+        "attention": _attention(releases),
+    }
+    if wants_fragment(request):
+        page = "releases/dashboard.html#releases"
+        fragment = render(request, page, context | {"fragment": True})
+        return keep_polling_while(context["live"], fragment)
+    if project is not None:
+        context["current_version"], context["github_error"] = _current_version(project)
+    return render(request, "releases/dashboard.html", context)
+
+
+def _attention(releases: list[Release]) -> str:
+    """Bad news for the tab title: what is running or broken, newest first."""
+    running = sum(r.is_in_flight for r in releases)
+    failed = sum(r.state == Release.State.FAILED for r in releases)
+    parts = [f"{running} running"] if running else []
+    parts += [f"{failed} failed"] if failed else []
+    return ", ".join(parts)
+
+
+def _current_version(project: Project) -> tuple[str, str]:
+    try:
+        context = client_for(project).release_context()
+    except GitHubError as exc:
+        return "", str(exc)
+    return str(context.current_version), ""
+
+
+@login_required
+@require_GET
+def release_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    require_perm(
+        request, "releases.view_release", "Seeing releases needs a role in the console."
     )
+    queryset = Release.objects.select_related("project", "requested_by")
+    release = get_object_or_404(queryset, pk=pk)
+    jobs = display.run_jobs(release.run_jobs)
+    context = {
+        "release": release,
+        "jobs": jobs,
+        "failed_job": next((job for job in jobs if job.state == "failed"), None),
+        "artifacts": list(release.artifacts.all()),
+    }
+    if not wants_fragment(request):
+        return render(request, "releases/release.html", context)
+    page = "releases/release.html#live"
+    fragment = render(request, page, context | {"fragment": True})
+    return keep_polling_while(release.follows_run, fragment)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new_release(request: HtmxHttpRequest) -> HttpResponse:
+    require_perm(
+        request,
+        "releases.start_release",
+        "Starting a release needs the Maintainers role.",
+    )
+    project = Project.objects.first()
+    page: dict[str, Any] = {"project": project}
+    if project is None:
+        return render(request, "releases/new.html", page)
+    page["in_flight"] = Release.objects.in_flight().filter(project=project).first()
+    if page["in_flight"]:
+        return render(request, "releases/new.html", page, status=_refused(request))
+    try:
+        release_context = client_for(project).release_context()
+    except GitHubError as exc:
+        page["github_error"] = str(exc)
+        return render(request, "releases/new.html", page, status=502)
+
+    data = request.POST if request.method == "POST" else (request.GET or None)
+    form = ReleaseForm(context=release_context, data=data)
+    page |= {"form": form, "plan": form.preview(), "current": release_context}
+    if wants_fragment(request):
+        return render(request, "releases/new.html#preview", page)
+    if request.method == "GET" or not form.is_valid():
+        return render(request, "releases/new.html", page)
+
+    plan = form.plan
+    assert plan is not None
+    confirmed = request.POST.get("confirmed") == "1"
+    expected = request.POST.get("expected_version", "")
+    if not confirmed or expected != plan.version:
+        page |= {"plan": plan, "changed_from": expected if confirmed else ""}
+        return render(request, "releases/confirm.html", page)
+    try:
+        release = request_release(project=project, user=request.user, plan=plan)
+    except ReleaseRefused as exc:
+        page["refused"] = str(exc)
+        page["in_flight"] = Release.objects.in_flight().filter(project=project).first()
+        return render(request, "releases/new.html", page, status=409)
+    messages.success(request, f"Release {release.tag} requested.")
+    return redirect(release)
+
+
+def _refused(request: HttpRequest) -> int:
+    # Looking is fine; trying to start a second release is a conflict.
+    return 409 if request.method == "POST" else 200
+
+
+@login_required
+@require_GET
+def system(request: HttpRequest) -> HttpResponse:
+    project = Project.objects.first()
+    context: dict[str, Any] = {
+        "project": project,
+        "api_url": settings.GITHUB_API_URL,
+        "sandbox": settings.SANDBOX,
+        "heartbeat": Heartbeat.last(),
+    }
+    context["worker_alive"] = (
+        context["heartbeat"] is not None
+        and timezone.now() - context["heartbeat"] < WORKER_SILENT_AFTER
+    )
+    if project is not None:
+        try:
+            context["connection"] = client_for(project).connection_info()
+        except GitHubError as exc:
+            context["github_error"] = str(exc)
+    return render(request, "releases/system.html", context)
 
 
 @require_GET

@@ -1,0 +1,37 @@
+"""Template helpers for the console's pages: state colours and times."""
+
+from datetime import datetime, timedelta
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.timesince import timesince, timeuntil
+
+from releases import display
+
+register = template.Library()
+
+
+@register.filter
+def tone(state: str) -> str:
+    """The colour family of a state, for the `chip` CSS classes."""
+    return display.tone(str(state))
+
+
+@register.simple_tag
+def reltime(value: datetime | None, empty: str = "—") -> SafeString:
+    """`5 minutes ago` with the exact time on hover and for machines."""
+    if value is None:
+        return format_html("{}", empty)
+    now = timezone.now()
+    if abs(now - value) < timedelta(minutes=1):
+        words = "just now"
+    elif value < now:
+        words = f"{timesince(value, now, depth=1)} ago"
+    else:
+        words = f"in {timeuntil(value, now, depth=1)}"
+    exact = timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>', value.isoformat(), exact, words
+    )
