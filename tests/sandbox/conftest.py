@@ -1,0 +1,51 @@
+"""Fixtures for talking to the sandbox over real HTTP, as the console does."""
+
+from __future__ import annotations
+
+import github
+import pytest
+import requests
+
+TOKEN = "sandbox-token"
+
+
+@pytest.fixture(autouse=True)
+def instant_runs(settings):
+    settings.SANDBOX_RUN_SECONDS = 0
+    settings.SANDBOX_DISPATCH_HANG_SECONDS = 1.5
+    settings.SANDBOX_RATE_LIMIT_SECONDS = 1
+
+
+@pytest.fixture
+def api(live_server) -> str:
+    return f"{live_server.url}/sandbox/github"
+
+
+@pytest.fixture
+def gh(api) -> github.Github:
+    # No pause between requests: PyGithub's default spacing would make the
+    # suite crawl, and the sandbox has no secondary limits to respect.
+    client = github.Github(
+        base_url=api,
+        auth=github.Auth.Token(TOKEN),
+        retry=None,
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+    )
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def repo(gh):
+    return gh.get_repo("hellodk/avika")
+
+
+@pytest.fixture
+def http() -> requests.Session:
+    """A session that authenticates as the sandbox's bot."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {TOKEN}"
+    session.headers["Accept"] = "application/vnd.github+json"
+    yield session
+    session.close()
