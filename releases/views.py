@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
-from django_htmx.http import HttpResponseStopPolling
+from django_htmx.http import HttpResponseClientRefresh, HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
 from releases import display
@@ -130,7 +130,11 @@ def new_release(request: HtmxHttpRequest) -> HttpResponse:
         return render(request, "releases/new.html", page)
     page["in_flight"] = Release.objects.in_flight().filter(project=project).first()
     if page["in_flight"]:
-        return render(request, "releases/new.html", page, status=_refused(request))
+        if wants_fragment(request):
+            return HttpResponseClientRefresh()  # the page then says why
+        # Looking is fine; trying to start a second release is a conflict.
+        status = 409 if request.method == "POST" else 200
+        return render(request, "releases/new.html", page, status=status)
     try:
         release_context = client_for(project).release_context()
     except GitHubError as exc:
@@ -144,7 +148,13 @@ def new_release(request: HtmxHttpRequest) -> HttpResponse:
         return render(request, "releases/new.html#preview", page)
     if request.method == "GET" or not form.is_valid():
         return render(request, "releases/new.html", page)
+    return _confirm_or_start(request, project, form, page)
 
+
+def _confirm_or_start(
+    request: HttpRequest, project: Project, form: ReleaseForm, page: dict[str, Any]
+) -> HttpResponse:
+    """Start the release only when confirmed for the version it will have now."""
     plan = form.plan
     assert plan is not None
     confirmed = request.POST.get("confirmed") == "1"
@@ -160,11 +170,6 @@ def new_release(request: HtmxHttpRequest) -> HttpResponse:
         return render(request, "releases/new.html", page, status=409)
     messages.success(request, f"Release {release.tag} requested.")
     return redirect(release)
-
-
-def _refused(request: HttpRequest) -> int:
-    # Looking is fine; trying to start a second release is a conflict.
-    return 409 if request.method == "POST" else 200
 
 
 @login_required

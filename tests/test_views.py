@@ -554,6 +554,17 @@ def test_release_in_progress_is_named_and_linked(client, maintainer, project, gi
     assert Release.objects.count() == 1
 
 
+def test_preview_reloads_the_page_once_a_release_is_in_flight(
+    client, maintainer, project, github
+):
+    make_release(project, "1.111.0", "dispatched")
+    client.force_login(maintainer)
+    response = client.get(
+        reverse("new_release"), {"bump_type": "minor"}, headers={"HX-Request": "true"}
+    )
+    assert response["HX-Refresh"] == "true"
+
+
 def test_refusal_from_the_action_is_shown(
     client, maintainer, project, github, monkeypatch
 ):
