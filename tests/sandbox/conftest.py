@@ -12,7 +12,7 @@ TOKEN = "sandbox-token"
 @pytest.fixture(autouse=True)
 def instant_runs(settings):
     settings.SANDBOX_RUN_SECONDS = 0
-    settings.SANDBOX_DISPATCH_HANG_SECONDS = 1.5
+    settings.SANDBOX_DISPATCH_HANG_SECONDS = 2
     settings.SANDBOX_RATE_LIMIT_SECONDS = 1
 
 
