@@ -618,3 +618,20 @@ def test_system_page_shows_github_error_and_silent_worker(
 
 def test_healthz_needs_no_sign_in(client, db):
     assert client.get(reverse("healthz")).json()["status"] == "ok"
+
+
+def test_csrf_failure_page_says_what_happened(maintainer, project):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(maintainer)
+    response = strict.post(reverse("new_release"), {"bump_type": "minor"})
+    assert response.status_code == 403
+    assert b"Form expired" in response.content
+    assert not Release.objects.exists()
+
+
+def test_error_page_renders_without_a_request(db):
+    from django.template.loader import render_to_string
+
+    assert "Something went wrong" in render_to_string("500.html")
