@@ -250,3 +250,18 @@ def add_changelog_entry(text: str, version: str, date: str, items: list[str]) ->
     if not marker:
         return text.rstrip("\n") + "\n\n" + entry
     return f"{head}\n{entry}\n## [{rest}"
+
+
+# The seed design's earlier shape: the maintainer types the version.
+LEGACY_RELEASE_WORKFLOW = RELEASE_WORKFLOW.replace(
+    RELEASE_WORKFLOW[
+        RELEASE_WORKFLOW.index("      bump_type:") : RELEASE_WORKFLOW.index(
+            "\nconcurrency:"
+        )
+    ],
+    """      version:
+        description: "Version to release, such as 1.2.3"
+        type: string
+        required: true
+""",
+)
