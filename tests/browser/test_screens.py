@@ -95,9 +95,7 @@ def test_maintainer_sees_dashboard_and_a_release_with_jobs(
     shoot("release-draft")
 
     page.goto(Release.objects.get(version="1.110.0").get_absolute_url())
-    expect(page.get_by_role("alert")).to_contain_text(
-        "build-binaries failed at step 2"
-    )
+    expect(page.get_by_role("alert")).to_contain_text("build-binaries failed at step 2")
     shoot("release-failed")
 
 
@@ -149,3 +147,23 @@ def test_system_page_and_sign_in(page, sign_in, shoot, outsider, project, github
     expect(page.get_by_text("avika-release-bot")).to_be_visible()
     expect(page).to_have_title("System · needs attention · Avika Console")
     shoot("system")
+
+
+def test_github_trouble_and_a_release_in_flight_are_said_in_place(
+    page, sign_in, shoot, maintainer, project, github
+):
+    github.error = "GitHub answered 503: Service unavailable (while reading VERSION)."
+    sign_in("maya")
+    expect(page.locator(".project-version")).to_contain_text("GitHub answered 503")
+    shoot("dashboard-github-down")
+
+    page.get_by_role("button", name="Start a release").click()
+    expect(page.get_by_role("alert")).to_contain_text("GitHub answered 503")
+    shoot("new-release-github-down")
+
+    running = make_release(project, "1.111.0", "running", requested_by=maintainer)
+    page.reload()
+    expect(page.get_by_text("A release is already in progress")).to_be_visible()
+    shoot("new-release-in-flight")
+    page.get_by_role("link", name="v1.111.0").click()
+    assert page.url.endswith(running.get_absolute_url())
