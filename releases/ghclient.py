@@ -12,6 +12,7 @@ Two rules shape it (see OUTSIDE-SYSTEMS.md):
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 from collections.abc import Iterator
@@ -92,6 +93,15 @@ class ConnectionInfo:
     rate_limit: int
     rate_remaining: int
     rate_reset: datetime | None
+
+
+def _next_link(headers: dict[str, Any]) -> str | None:
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for part in str(lowered.get("link", "")).split(","):
+        url, _, rel = part.partition(";")
+        if 'rel="next"' in rel:
+            return url.strip().strip("<>")
+    return None
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -181,6 +191,28 @@ class GitHubClient:
     @property
     def workflow_path(self) -> str:
         return f".github/workflows/{self.project.workflow_file}"
+
+    def _paged(
+        self, path: str, *, key: str | None = None, params: dict[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a listing, following Link rel="next".
+
+        PyGithub's list items are lazy: reading their raw data would cost one
+        more request per item, so listings are read as JSON here.
+        """
+        url: str | None = path
+        parameters: dict[str, Any] | None = {"per_page": 100, **(params or {})}
+        while url:
+            headers, data = self.gh.requester.requestJsonAndCheck(
+                "GET", url, parameters=parameters
+            )
+            yield from (data[key] if key else data) or []
+            url = _next_link(headers)
+            parameters = None  # the next link carries them
+
+    @property
+    def _repo_path(self) -> str:
+        return f"/repos/{self.project.repository}"
 
     # Reading ---------------------------------------------------------------
 
@@ -342,7 +374,7 @@ class GitHubClient:
 
     def get_run(self, run_id: int, etag: str = "") -> RunSnapshot | None:
         """The run, or None when unchanged since `etag` (a free 304)."""
-        path = f"/repos/{self.project.repository}/actions/runs/{run_id}"
+        path = f"{self._repo_path}/actions/runs/{run_id}"
         headers = {"If-None-Match": etag} if etag else {}
         with _translated(f"reading run {run_id}"):
             status, response_headers, body = self.gh.requester.requestJson(
@@ -374,9 +406,9 @@ class GitHubClient:
 
     def run_jobs(self, run_id: int) -> list[dict[str, Any]]:
         """The run's jobs and their steps, trimmed to what the console shows."""
+        path = f"{self._repo_path}/actions/runs/{run_id}/jobs"
         with _translated(f"reading the jobs of run {run_id}"):
-            run = self.repo.get_workflow_run(run_id)
-            jobs = [job.raw_data for job in run.jobs()]
+            jobs = list(self._paged(path, key="jobs"))
         keep = (
             "id",
             "name",
@@ -409,18 +441,22 @@ class GitHubClient:
     def list_releases(self) -> list[ReleaseInfo]:
         """Every release, drafts included (drafts are only found by listing)."""
         with _translated("listing releases"):
-            return [self._release_info(r.raw_data) for r in self.repo.get_releases()]
+            return [
+                self._release_info(data)
+                for data in self._paged(f"{self._repo_path}/releases")
+            ]
 
     def get_release(self, release_id: int) -> ReleaseInfo | None:
+        path = f"{self._repo_path}/releases/{release_id}"
         with _translated(f"reading release {release_id}"):
             try:
-                release = self.repo.get_release(release_id)
+                _, data = self.gh.requester.requestJsonAndCheck("GET", path)
             except github.UnknownObjectException:
                 return None
-            info = self._release_info(release.raw_data)
-            if len(info.assets) >= 100:
-                assets = [self._asset_info(a.raw_data) for a in release.get_assets()]
-                info = ReleaseInfo(**{**info.__dict__, "assets": assets})
+            info = self._release_info(data)
+            if len(info.assets) >= 100:  # the release lists only the first page
+                assets = [self._asset_info(a) for a in self._paged(f"{path}/assets")]
+                info = dataclasses.replace(info, assets=assets)
         return info
 
     @classmethod

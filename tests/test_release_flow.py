@@ -32,9 +32,10 @@ def plan_for(project, **choices):
 
 
 def dispatch_count() -> int:
+    """Runs started with the console's token (the seeded history is hellodk's)."""
     from sandbox.models import WorkflowRun
 
-    return WorkflowRun.objects.filter(event="workflow_dispatch").count()
+    return WorkflowRun.objects.filter(actor="avika-bot").count()
 
 
 def test_context_reads_version_and_declared_inputs(github_sandbox, project):
@@ -135,10 +136,29 @@ def test_204_only_dispatch_binds_our_run_not_the_newest(
     release = actions.dispatch_release(release.pk)
     from sandbox.models import WorkflowRun
 
-    ours = WorkflowRun.objects.get(pk=release.run_id)
+    ours = WorkflowRun.objects.get(pk=WorkflowRun.pk_from_gid(release.run_id))
     assert ours.actor == "avika-bot"
-    newest = WorkflowRun.objects.order_by("-pk").first()
-    assert newest.pk != ours.pk or newest.actor == "avika-bot"
+    newest = (
+        WorkflowRun.objects.filter(event="workflow_dispatch").order_by("-pk").first()
+    )
+    assert newest.actor == "someone-else"  # "the newest run" would be wrong
+    assert release.state == Release.State.DRAFT
+
+
+def test_another_users_run_started_just_before_is_not_bound(
+    github_sandbox, project, maintainer, monkeypatch
+):
+    monkeypatch.setattr(actions, "_enqueue", lambda *args: None)
+    faults.arm("no-run-details")
+    faults.arm("concurrent-run-before")
+    release = actions.request_release(
+        project=project, user=maintainer, plan=plan_for(project)
+    )
+    release = actions.dispatch_release(release.pk)
+    from sandbox.models import WorkflowRun
+
+    ours = WorkflowRun.objects.get(pk=WorkflowRun.pk_from_gid(release.run_id))
+    assert ours.actor == "avika-bot"
 
 
 def test_dispatch_error_fails_without_a_run(
