@@ -6,7 +6,6 @@ The seed builds the published releases with the same functions.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 import os
@@ -136,8 +135,8 @@ def create_release(
         updated_at=at,
         published_at=at if published else None,
     )
-    for name, content_type, data in asset_files(version, faults):
-        ReleaseAsset.objects.create(
+    ReleaseAsset.objects.bulk_create(
+        ReleaseAsset(
             release=release,
             name=name,
             content_type=content_type,
@@ -145,6 +144,8 @@ def create_release(
             created_at=at,
             updated_at=at,
         )
+        for name, content_type, data in asset_files(version, faults)
+    )
     return release
 
 
@@ -153,7 +154,3 @@ def previous_version_tag(version: str) -> str | None:
     parsed = semver.Version.parse(version)
     lower = [ref.name for v, ref in git.version_tags() if v < parsed]
     return lower[-1] if lower else None
-
-
-def gzip_size(data: bytes) -> int:
-    return len(gzip.compress(data))

@@ -152,25 +152,6 @@ def build_index(
     return [*children, (OCI_INDEX, encode(index))]
 
 
-def push_manifest(
-    repository: str, media_type: str, data: bytes, at: datetime
-) -> Manifest:
-    manifest, _ = Manifest.objects.get_or_create(
-        repository=repository,
-        digest=digest_of(data),
-        defaults={"media_type": media_type, "data": data, "created_at": at},
-    )
-    return manifest
-
-
-def tag(repository: str, name: str, manifest: Manifest, at: datetime) -> None:
-    ImageTag.objects.update_or_create(
-        repository=repository,
-        name=name,
-        defaults={"manifest": manifest, "pushed_at": at},
-    )
-
-
 def push_image(
     image: str,
     tags: list[str],
@@ -178,14 +159,26 @@ def push_image(
     *,
     platforms: tuple[tuple[str, str], ...] = PLATFORMS,
 ) -> Pushed:
+    """Push children, then the index, then point the tags at it (moving them)."""
     repository = f"{NAMESPACE}/{image}"
-    manifest = None
-    for media_type, data in build_index(image, at.isoformat(), platforms):
-        manifest = push_manifest(repository, media_type, data, at)
-    assert manifest is not None
-    for name in tags:
-        tag(repository, name, manifest, at)
-    return Pushed(repository, manifest.digest, tuple(tags))
+    pushed = [
+        Manifest(
+            repository=repository,
+            digest=digest_of(data),
+            media_type=media_type,
+            data=data,
+            created_at=at,
+        )
+        for media_type, data in build_index(image, at.isoformat(), platforms)
+    ]
+    Manifest.objects.bulk_create(pushed)
+    index = Manifest.objects.get(repository=repository, digest=pushed[-1].digest)
+    ImageTag.objects.filter(repository=repository, name__in=tags).delete()
+    ImageTag.objects.bulk_create(
+        ImageTag(repository=repository, name=name, manifest=index, pushed_at=at)
+        for name in tags
+    )
+    return Pushed(repository, index.digest, tuple(tags))
 
 
 def release_tags(version: str, sha: str, *, latest: bool) -> list[str]:

@@ -312,3 +312,20 @@ def test_workflow_file_declares_the_inputs(repo):
     assert "bump_type:" in text
     assert "prerelease:" in text
     assert "concurrency:" in text
+
+
+def test_pygithub_follows_link_pagination(api):
+    small_pages = github.Github(
+        base_url=api,
+        auth=github.Auth.Token("sandbox-token"),
+        retry=None,
+        per_page=4,
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+    )
+    repo = small_pages.get_repo("hellodk/avika")
+    runs = repo.get_workflow_runs()
+    ids = [r.id for r in runs]
+    assert len(ids) == runs.totalCount == WorkflowRun.objects.count()
+    assert ids == sorted(ids, reverse=True)
+    assert len(list(repo.get_commits())) > 4
