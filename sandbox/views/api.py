@@ -157,12 +157,13 @@ def _handle(
     try:
         who = caller(request)
     except BadCredentials:
-        return _github_headers(error(401, "Bad credentials", DOCS), None)
+        anonymous = Caller(None, Urls.of(request), request)
+        client = _client(request, anonymous)
+        denied = error(401, "Bad credentials", DOCS)
+        return _finish(request, denied, anonymous, ANONYMOUS_LIMIT, client, True)
     limit = AUTHENTICATED_LIMIT if who.authenticated else ANONYMOUS_LIMIT
     client = _client(request, who)
-    if request.method not in methods:
-        return _github_headers(not_found(), who)
-    if not _is_sandbox_repo(kwargs):
+    if request.method not in methods or not _is_sandbox_repo(kwargs):
         return _finish(request, not_found(), who, limit, client, counted)
     if counted and (until := faults.rate_limited_until()):
         return _github_headers(rate_limited(until, limit), who)

@@ -32,6 +32,7 @@ def test_unknown_token_is_bad_credentials(client):
     assert body["message"] == "Bad credentials"
     assert body["status"] == "401"
     assert body["documentation_url"].startswith("https://docs.github.com/")
+    assert response["X-RateLimit-Limit"] == "60"
 
 
 def test_anonymous_may_read_but_not_dispatch(client):

@@ -329,3 +329,27 @@ def test_pygithub_follows_link_pagination(api):
     assert len(ids) == runs.totalCount == WorkflowRun.objects.count()
     assert ids == sorted(ids, reverse=True)
     assert len(list(repo.get_commits())) > 4
+
+
+def test_concurrent_requests_materialise_a_run_once(repo, api, http):
+    from concurrent.futures import ThreadPoolExecutor
+
+    release_now(repo)  # finished at once; its effects wait for the next request
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(
+            pool.map(
+                lambda _: http.get(f"{api}/repos/hellodk/avika", timeout=20), range(6)
+            )
+        )
+    assert {a.status_code for a in answers} == {200}
+    assert [r.tag_name for r in repo.get_releases()].count("v1.111.0") == 1
+    assert [t.name for t in repo.get_tags()].count("v1.111.0") == 1
+
+
+def test_pygithub_download_asset_refuses_the_storage_host(repo):
+    """PyGithub only follows redirects within its base host's domain, so the
+    console downloads assets with requests (which drops the token)."""
+    release_now(repo)
+    asset = draft_of(repo, "1.111.0").get_assets()[0]
+    with pytest.raises(AssertionError):
+        asset.download_asset(chunk_size=65536)
