@@ -103,10 +103,12 @@ def release_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     queryset = Release.objects.select_related("project", "requested_by")
     release = get_object_or_404(queryset, pk=pk)
     jobs = display.run_jobs(release.run_jobs)
+    run_state = display.run_state(release.run_status, release.run_conclusion)
     context = {
         "release": release,
         "jobs": jobs,
         "failed_job": next((job for job in jobs if job.state == "failed"), None),
+        "run_state": run_state if release.run_status else "",
         "artifacts": list(release.artifacts.all()),
     }
     if not wants_fragment(request):
