@@ -107,12 +107,15 @@ def rate_limited_until() -> float | None:
         return None
     now = timezone.now()
     if fault.active_until is None:
+        # The first request that meets the fault starts its clock; a racing
+        # request keeps the clock the winner set.
         seconds = float(getattr(settings, "SANDBOX_RATE_LIMIT_SECONDS", 5))
         until = now + timedelta(seconds=seconds)
         Fault.objects.filter(pk=fault.pk, active_until=None).update(active_until=until)
-        fault.refresh_from_db()
-    assert fault.active_until is not None
+        fault = Fault.objects.filter(pk=fault.pk).first()
+    if fault is None or fault.active_until is None:
+        return None
     if fault.active_until <= now:
-        fault.delete()
+        Fault.objects.filter(pk=fault.pk).delete()
         return None
     return fault.active_until.timestamp()

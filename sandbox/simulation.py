@@ -125,7 +125,7 @@ def _release(run: WorkflowRun, jobs: list[timeline.JobTimes], origin: str) -> No
         return
     bump = next(j for j in jobs if j.name == timeline.BUMP.name)
     built = max(j.end for j in jobs)
-    previous = git.last_tag_before(git.head(run.head_branch))
+    previous = git.last_tag_before(git.head())
     since = git.between(previous.commit if previous else None, git.head())
     target = effects.release_commit(version, bump.end, effects.changelog_items(since))
     git.create_tag(f"v{version}", target)
@@ -163,7 +163,7 @@ def _ci_run(branch: str, at: datetime) -> None:
 
 def compute_version(run: WorkflowRun) -> str:
     """The version the run's bump job computes from the branch as it is now."""
-    head = git.head(run.head_branch)
+    head = git.resolve(run.head_branch) or git.head()
     if "version" in run.inputs:
         return str(run.inputs["version"]).removeprefix("v")
     previous = git.last_tag_before(head)

@@ -241,3 +241,46 @@ def test_asset_json_and_redirect(client):
     redirect = client.get(path, HTTP_ACCEPT="application/octet-stream", **BOT)
     assert redirect.status_code == 302
     assert redirect["Location"].startswith("http://127.0.0.1/sandbox/storage/")
+
+
+def test_a_workflow_without_dispatch_trigger_is_refused(client):
+    url = f"{REPO}/actions/workflows/ci.yml/dispatches"
+    response = client.post(
+        url, json.dumps({"ref": "master"}), content_type="application/json", **BOT
+    )
+    assert response.status_code == 422
+    assert (
+        response.json()["message"]
+        == "Workflow does not have 'workflow_dispatch' trigger"
+    )
+
+
+def test_dispatch_on_a_tag_runs_at_that_tag(client):
+    body = {
+        "ref": "v1.110.0",
+        "inputs": {"bump_type": "patch"},
+        "return_run_details": True,
+    }
+    created = dispatch(client, body).json()
+    run = client.get(f"{REPO}/actions/runs/{created['workflow_run_id']}", **BOT).json()
+    assert run["head_branch"] == "v1.110.0"
+    assert run["conclusion"] == "success"
+
+
+def test_html_pages_for_a_run_and_a_release(client):
+    created = dispatch(
+        client,
+        {"ref": "master", "inputs": {"bump_type": "auto"}, "return_run_details": True},
+    ).json()
+    page = client.get(created["html_url"].removeprefix("http://testserver"))
+    assert page.status_code == 200
+    assert b"Create release" in page.content
+    draft = client.get(f"{REPO}/releases", **BOT).json()[0]
+    page = client.get(draft["html_url"].removeprefix("http://testserver"))
+    assert page.status_code == 200
+    assert b"checksums.txt" in page.content
+    published = client.get(f"{REPO}/releases/latest").json()
+    download = published["assets"][0]["browser_download_url"]
+    redirect = client.get(download.removeprefix("http://testserver"))
+    assert redirect.status_code == 302
+    assert "/sandbox/storage/" in redirect["Location"]
