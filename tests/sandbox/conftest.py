@@ -8,6 +8,11 @@ import requests
 
 TOKEN = "sandbox-token"
 
+# Tests on the live server run in real transactions. Limiting them to the
+# sandbox app keeps the flush between tests short; the sandbox's post_migrate
+# hook seeds the emptied tables again before the next test.
+LIVE = pytest.mark.django_db(transaction=True, available_apps=["sandbox"])
+
 
 @pytest.fixture(autouse=True)
 def instant_runs(settings):

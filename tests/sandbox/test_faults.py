@@ -11,7 +11,10 @@ from django.core.management import CommandError, call_command
 
 from sandbox import faults, seed
 from sandbox.models import Fault, WorkflowRun
+from tests.sandbox.conftest import LIVE
 from tests.sandbox.helpers import checksum_lines, draft_of, release_now, sha256
+
+pytestmark = LIVE
 
 
 def _runs_count() -> int:

@@ -10,7 +10,10 @@ import pytest
 import requests
 
 from sandbox.models import WorkflowRun
+from tests.sandbox.conftest import LIVE
 from tests.sandbox.helpers import checksum_lines, draft_of, release_now, sha256
+
+pytestmark = LIVE
 
 EXPECTED_JOBS = [
     "Bump version",
