@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from sandbox import dispatch, faults, git, github_json, timeline
 from sandbox.http import json_response, paginate, quota
 from sandbox.models import Commit, Ref, Workflow, WorkflowRun
+from sandbox.simulation import RUN_FAULTS, status_at
 from sandbox.views.api import (
     ANONYMOUS_LIMIT,
     AUTHENTICATED_LIMIT,
@@ -320,7 +323,7 @@ def _dispatch(
         "no-run-details",
         "concurrent-run",
         "concurrent-run-before",
-        *dispatch.simulation.RUN_FAULTS,
+        *RUN_FAULTS,
     )
     if "dispatch-error" in taken:
         failed = taken.pop("dispatch-error")
@@ -367,10 +370,8 @@ def _dispatch_error(status: int) -> HttpResponse:
 
 
 def _run_filters(
-    request: HttpRequest, runs: list[WorkflowRun], now
+    request: HttpRequest, runs: list[WorkflowRun], now: datetime
 ) -> list[WorkflowRun]:
-    from sandbox.simulation import status_at
-
     params = request.GET
     if event := params.get("event"):
         runs = [r for r in runs if r.event == event]
@@ -385,7 +386,9 @@ def _run_filters(
     return runs
 
 
-def _runs(request: HttpRequest, who: Caller, queryset) -> HttpResponse:
+def _runs(
+    request: HttpRequest, who: Caller, queryset: QuerySet[WorkflowRun]
+) -> HttpResponse:
     now = timezone.now()
     runs = _run_filters(
         request, list(queryset.select_related("workflow").order_by("-pk")), now

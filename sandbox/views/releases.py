@@ -7,14 +7,14 @@ import json
 import semver
 from django.core import signing
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox import git, github_json, notes, simulation
 from sandbox.http import json_response, origin, other_host, paginate
-from sandbox.models import Release, ReleaseAsset
+from sandbox.models import Commit, Ref, Release, ReleaseAsset
 from sandbox.views.api import Caller, error, github_api, not_found, requires_auth
 
 DOCS = "https://docs.github.com/rest/releases/releases"
@@ -24,7 +24,7 @@ STORAGE_SALT = "sandbox.storage"
 STORAGE_SECONDS = 300
 
 
-def _visible(who: Caller):
+def _visible(who: Caller) -> QuerySet[Release]:
     releases = Release.objects.prefetch_related("assets")
     return releases if who.authenticated else releases.filter(draft=False)
 
@@ -307,7 +307,7 @@ def generate_notes(request: HttpRequest, who: Caller) -> HttpResponse:
     return json_response({"name": tag_name, "body": text})
 
 
-def _previous_tag(head, tag_name: str):
+def _previous_tag(head: Commit, tag_name: str) -> Ref | None:
     """GitHub's own pick: the nearest older tag, pre-releases included."""
     candidates = [ref for _v, ref in git.version_tags() if ref.name != tag_name]
     ancestors = {c.pk for c in head.history()}
