@@ -30,9 +30,11 @@ class Command(BaseCommand):
         ]
 
         def stop(*_: Any) -> None:
+            # SIGTERM rather than SIGINT: a process started in the background
+            # by a shell ignores SIGINT, and both servers stop cleanly on TERM.
             for child in children:
                 if child.poll() is None:
-                    child.send_signal(signal.SIGINT)
+                    child.terminate()
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
