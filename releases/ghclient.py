@@ -24,6 +24,7 @@ from typing import Any
 import github
 import requests
 from django.conf import settings
+from django.core.cache import cache
 from github import Auth, Github, GithubException, GithubRetry
 
 from releases.models import Project
@@ -283,6 +284,19 @@ class GitHubClient:
             tag_prefix=self.project.tag_prefix,
         )
 
+    def current_version(self) -> str:
+        """VERSION at the head of the default branch, in one request."""
+        text = self.file_text("VERSION", self.project.default_branch)
+        if text is None:
+            raise GitHubError(
+                f"{self.project.repository} has no VERSION file on "
+                f"{self.project.default_branch}."
+            )
+        try:
+            return str(parse_version(text))
+        except ValueError as exc:
+            raise GitHubError(str(exc))
+
     def connection_info(self) -> ConnectionInfo:
         with _translated("checking the connection"):
             login = self.gh.get_user().login
@@ -488,3 +502,17 @@ class GitHubClient:
 
 def client_for(project: Project) -> GitHubClient:
     return GitHubClient(project)
+
+
+def recent_release_context(project: Project, max_age: int = 30) -> ReleaseContext:
+    """A release context at most `max_age` seconds old, for live previews.
+
+    A maintainer typing in the form would otherwise cost several API
+    requests per keystroke. Starting a release always reads afresh.
+    """
+    key = f"release-context:{project.pk}:{project.repository}"
+    context = cache.get(key)
+    if context is None:
+        context = client_for(project).release_context()
+        cache.set(key, context, max_age)
+    return context

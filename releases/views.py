@@ -25,7 +25,7 @@ from django_htmx.middleware import HtmxDetails
 from releases import display
 from releases.actions import ReleaseRefused, request_release
 from releases.forms import ReleaseForm
-from releases.ghclient import GitHubError, client_for
+from releases.ghclient import GitHubError, client_for, recent_release_context
 from releases.models import Heartbeat, Project, Release
 
 # The worker beats every minute or so; twice that and more means it is gone.
@@ -88,10 +88,9 @@ def _attention(releases: list[Release]) -> str:
 
 def _current_version(project: Project) -> tuple[str, str]:
     try:
-        context = client_for(project).release_context()
+        return client_for(project).current_version(), ""
     except GitHubError as exc:
         return "", str(exc)
-    return str(context.current_version), ""
 
 
 @login_required
@@ -138,7 +137,10 @@ def new_release(request: HtmxHttpRequest) -> HttpResponse:
         status = 409 if request.method == "POST" else 200
         return render(request, "releases/new.html", page, status=status)
     try:
-        release_context = client_for(project).release_context()
+        if request.method == "POST":
+            release_context = client_for(project).release_context()
+        else:
+            release_context = recent_release_context(project)
     except GitHubError as exc:
         page["github_error"] = str(exc)
         return render(request, "releases/new.html", page, status=502)

@@ -30,6 +30,7 @@ def github_sandbox(live_server, settings, monkeypatch):
     """The console pointed at its own sandbox on a live server, with runs
     that finish at once and background tasks run inline."""
     from django_q.conf import Conf
+
     from sandbox.seed import reset
 
     settings.GITHUB_API_URL = f"{live_server.url}/sandbox/github"
@@ -61,3 +62,13 @@ def auditor(db) -> User:
 @pytest.fixture
 def outsider(db) -> User:
     return _member("otto", None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Cached GitHub reads must not leak from one test's sandbox to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

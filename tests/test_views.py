@@ -50,6 +50,9 @@ class FakeGitHub:
             tags=frozenset(self.tags),
         )
 
+    def current_version(self) -> str:
+        return str(self.release_context().current_version)
+
     def connection_info(self) -> ConnectionInfo:
         if self.error:
             raise GitHubError(self.error)
@@ -66,6 +69,7 @@ class FakeGitHub:
 def github(monkeypatch) -> FakeGitHub:
     fake = FakeGitHub()
     monkeypatch.setattr("releases.views.client_for", lambda project: fake)
+    monkeypatch.setattr("releases.ghclient.client_for", lambda project: fake)
     return fake
 
 

@@ -13,6 +13,7 @@ pytestmark = pytest.mark.browser
 def github(monkeypatch) -> FakeGitHub:
     fake = FakeGitHub()
     monkeypatch.setattr("releases.views.client_for", lambda project: fake)
+    monkeypatch.setattr("releases.ghclient.client_for", lambda project: fake)
     return fake
 
 
