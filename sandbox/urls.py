@@ -62,4 +62,6 @@ urlpatterns = [
         "hub/v2/namespaces/<str:namespace>/repositories/<str:repository>/tags",
         hub.tags,
     ),
+    # Anything else under the API answers as GitHub does: JSON, not a page.
+    re_path(r"^github/(?!ui/)", github.unknown_path),
 ]

@@ -485,3 +485,7 @@ def check_runs(request: HttpRequest, who: Caller, ref: str) -> HttpResponse:
     if name := request.GET.get("check_name"):
         checks = [c for c in checks if c["name"] == name]
     return paged(request, checks, wrapper="check_runs")
+
+
+def unknown_path(request: HttpRequest) -> HttpResponse:
+    return not_found()

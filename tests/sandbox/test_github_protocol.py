@@ -284,3 +284,10 @@ def test_html_pages_for_a_run_and_a_release(client):
     redirect = client.get(download.removeprefix("http://testserver"))
     assert redirect.status_code == 302
     assert "/sandbox/storage/" in redirect["Location"]
+
+
+def test_unknown_api_path_answers_json_404_like_github(client, db):
+    response = client.get("/sandbox/github/repos/hellodk/avika/no/such/thing")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["message"] == "Not Found"
