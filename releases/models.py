@@ -177,6 +177,17 @@ class ReleaseQuerySet(models.QuerySet["Release"]):
     def in_flight(self) -> ReleaseQuerySet:
         return self.filter(state__in=Release.IN_FLIGHT)
 
+    def highest_stable_version(self) -> semver.Version | None:
+        """The highest published stable version among these releases."""
+        versions = [
+            semver.Version.parse(v)
+            for v in self.filter(state=Release.State.PUBLISHED).values_list(
+                "version", flat=True
+            )
+        ]
+        stable = [v for v in versions if not v.prerelease]
+        return max(stable, default=None)
+
     def awaiting_review(self) -> ReleaseQuerySet:
         return self.filter(state=Release.State.DRAFT)
 
@@ -326,6 +337,16 @@ class Release(models.Model):
     @property
     def prerelease(self) -> bool:
         return bool(semver.Version.parse(self.version).prerelease)
+
+    def should_be_latest(self) -> bool:
+        """The one "latest" rule, for GitHub and for image tags alike: only a
+        stable version at least as high as every published stable version.
+        A backport (1.109.1 after 1.110.0) never becomes latest."""
+        if self.prerelease:
+            return False
+        others = Release.objects.filter(project_id=self.project_id).exclude(pk=self.pk)
+        highest = others.highest_stable_version()
+        return highest is None or semver.Version.parse(self.version) >= highest
 
     @property
     def is_final(self) -> bool:
