@@ -18,6 +18,7 @@ TEST_SYSTEM_PACKAGES := chromium:/usr/bin/chromium docker-registry:/usr/bin/dock
 
 run: install assets
 	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	$(BIN)/python manage.py ensure_admin
 	$(BIN)/python manage.py runconsole
 

@@ -23,6 +23,12 @@ from avika_console.env import (
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("AVIKA_VAR_DIR", str(BASE_DIR / "var")))
+try:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+except OSError as exc:
+    raise ImproperlyConfigured(
+        f"AVIKA_VAR_DIR names {str(VAR_DIR)!r}, which cannot be created ({exc.strerror})."
+    )
 
 DEBUG = env_bool("DEBUG", True)
 
@@ -38,7 +44,6 @@ def _secret_key() -> str:
     # Development: generate once and keep it, so sessions survive restarts.
     path = VAR_DIR / "secret_key"
     if not path.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(50))
         path.chmod(0o600)
     return path.read_text().strip()
@@ -102,8 +107,6 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL we know: {exc}")
 if _db["ENGINE"] == "django.db.backends.sqlite3":
-    if _database_url == _default_sqlite:
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
     _db["CONN_MAX_AGE"] = 0
     # WAL lets the web process read while the worker writes; IMMEDIATE takes
     # the write lock at BEGIN so two writers queue on the busy timeout
@@ -206,6 +209,11 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not {LOG_LEVEL!r}."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -213,7 +221,7 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # urllib3 logs request URLs at DEBUG; keep it quiet so nothing leaks.
         "urllib3": {"level": "WARNING"},

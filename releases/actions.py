@@ -39,7 +39,7 @@ State = Release.State
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 
 # How long to look for a run after a dispatch whose answer did not name it.
-BIND_DEADLINE = timedelta(minutes=5)
+BIND_DEADLINE = timedelta(minutes=2)
 # How long a successful run may take to show its release.
 IMPORT_DEADLINE = timedelta(minutes=10)
 
@@ -78,6 +78,16 @@ def request_release(
             "wait for it to finish or fail before starting another release."
         )
     requester = user if user is not None and user.is_authenticated else None
+    same = (
+        Release.objects.filter(project=project, version=plan.version)
+        .exclude(state__in=[State.FAILED, State.CANCELLED])
+        .first()
+    )
+    if same is not None:
+        raise ReleaseRefused(
+            f"{same.tag} already has a release in the console ({same.state}); "
+            "pick another bump or suffix."
+        )
     try:
         with transaction.atomic():
             release = Release.objects.create(
@@ -87,6 +97,7 @@ def request_release(
                 requested_by=requester,
                 bump_inputs=plan.inputs,
                 dispatch_ref=project.default_branch,
+                requested_via=via,
             )
             audit.record(
                 "release.requested",
@@ -140,6 +151,8 @@ def dispatch_release(release_id: int, *, client: GitHubClient | None = None) -> 
     try:
         run_id = client.dispatch(release.dispatch_ref, release.bump_inputs)
     except AmbiguousDispatch as exc:
+        Release.objects.filter(pk=release.pk).update(dispatch_error=str(exc))
+        release.refresh_from_db()
         audit.record("release.dispatch_unknown", release=release, error=str(exc))
         logger.warning(
             "Dispatch of release %s has an unknown outcome: %s", release.pk, exc
@@ -181,10 +194,15 @@ def bind_run(
 
     started = release.dispatch_attempted_at or release.created_at
     if timezone.now() - started > BIND_DEADLINE:
+        answered = (
+            f" GitHub had answered: {release.dispatch_error}"
+            if release.dispatch_error
+            else ""
+        )
         reason = (
             "No workflow run appeared for this dispatch within "
-            f"{int(BIND_DEADLINE.total_seconds() // 60)} minutes. Check the "
-            "workflow's runs on GitHub before starting the release again."
+            f"{int(BIND_DEADLINE.total_seconds() // 60)} minutes.{answered} Check "
+            "the workflow's runs on GitHub before starting the release again."
         )
         if release.advance(State.FAILED, failure_reason=reason):
             audit.record("release.failed", release=release, reason=reason)
@@ -383,7 +401,9 @@ def sync_project(
             state__in=[State.FAILED, State.CANCELLED]
         )
     }
-    for info in client.list_releases():
+    listed = client.list_releases()
+    _cancel_deleted_drafts(project, {info.id for info in listed}, client)
+    for info in listed:
         version = _version_of(project, info.tag_name)
         if version is None:
             continue
@@ -398,6 +418,22 @@ def sync_project(
             if not info.draft and release.advance(State.PUBLISHED):
                 audit.record("release.published_outside", release=release)
     return created
+
+
+def _cancel_deleted_drafts(
+    project: Project, listed: set[int], client: GitHubClient
+) -> None:
+    """A draft deleted on GitHub ends here too, freeing its version."""
+    drafts = Release.objects.filter(
+        project=project, state=State.DRAFT, github_release_id__isnull=False
+    ).exclude(github_release_id__in=listed)
+    for release in drafts:
+        assert release.github_release_id is not None
+        if client.get_release(release.github_release_id) is not None:
+            continue  # not on the listed pages, but still there
+        reason = f"The draft {release.tag} was deleted on GitHub."
+        if release.advance(State.CANCELLED, failure_reason=reason):
+            audit.record("release.draft_deleted", release=release, reason=reason)
 
 
 def _version_of(project: Project, tag: str) -> str | None:

@@ -14,6 +14,14 @@ class ProjectAdmin(admin.ModelAdmin):
 class ArtifactInline(admin.TabularInline):
     model = Artifact
     extra = 0
+    can_delete = False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
     fields = [
         "name",
         "kind",
@@ -24,8 +32,22 @@ class ArtifactInline(admin.TabularInline):
     ]
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For inspection only: releases change through the console's actions,
+    which guard each transition and write the audit trail."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Release)
-class ReleaseAdmin(admin.ModelAdmin):
+class ReleaseAdmin(ReadOnlyAdmin):
     list_display = ["tag", "project", "state", "source", "requested_by", "created_at"]
     list_filter = ["state", "source", "project"]
     search_fields = ["version", "tag"]
@@ -34,24 +56,15 @@ class ReleaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Artifact)
-class ArtifactAdmin(admin.ModelAdmin):
+class ArtifactAdmin(ReadOnlyAdmin):
     list_display = ["name", "release", "kind", "size", "verification"]
     list_filter = ["verification", "kind"]
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: the trail cannot be edited or deleted, not even by an admin."""
 
     list_display = ["created_at", "actor_name", "action", "target"]
     list_filter = ["action"]
     search_fields = ["actor_name", "action", "target"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -23,6 +23,7 @@ from typing import Any
 
 import github
 import requests
+import semver
 from django.conf import settings
 from django.core.cache import cache
 from github import Auth, Github, GithubException, GithubRetry
@@ -271,7 +272,11 @@ class GitHubClient:
         except (ValueError, WorkflowError) as exc:
             raise GitHubError(str(exc))
         tags = self.tag_names()
-        last_tag = self.project.tag_for(str(current))
+        last_tag: str | None = self.project.tag_for(str(current))
+        if current.prerelease:
+            # An rc previews the next stable release: "auto" must weigh every
+            # change since the last stable one, not only those since the rc.
+            last_tag = self._last_stable_tag(tags, below=current)
         if last_tag not in tags:
             last_tag = None
         return ReleaseContext(
@@ -296,6 +301,18 @@ class GitHubClient:
             return str(parse_version(text))
         except ValueError as exc:
             raise GitHubError(str(exc))
+
+    def _last_stable_tag(self, tags: set[str], *, below: semver.Version) -> str | None:
+        prefix = self.project.tag_prefix
+        stable = []
+        for tag in tags:
+            text = tag.removeprefix(prefix) if tag.startswith(prefix) else ""
+            if not semver.Version.is_valid(text):
+                continue
+            version = semver.Version.parse(text)
+            if not version.prerelease and version < below:
+                stable.append((version, tag))
+        return max(stable)[1] if stable else None
 
     def connection_info(self) -> ConnectionInfo:
         with _translated("checking the connection"):

@@ -192,10 +192,18 @@ class ReleaseQuerySet(models.QuerySet["Release"]):
         return self.filter(state=Release.State.DRAFT)
 
     def for_dashboard(self) -> ReleaseQuerySet:
-        """Newest first, with anything running or failed on top."""
+        """Newest first, with anything running on top, then failures that are
+        still news: a failure followed by a newer attempt is history."""
+        superseded = Release.objects.filter(
+            project=models.OuterRef("project"),
+            created_at__gt=models.OuterRef("created_at"),
+        ).exclude(state__in=[Release.State.FAILED, Release.State.CANCELLED])
         attention = models.Case(
             models.When(state__in=Release.IN_FLIGHT, then=0),
-            models.When(state=Release.State.FAILED, then=1),
+            models.When(
+                models.Q(state=Release.State.FAILED) & ~models.Exists(superseded),
+                then=1,
+            ),
             default=2,
             output_field=models.IntegerField(),
         )
@@ -254,6 +262,9 @@ class Release(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    requested_via = models.CharField(
+        max_length=20, blank=True, help_text="web or cli: where the request came from."
+    )
     previous_version = models.CharField(max_length=100, blank=True)
     bump_inputs = models.JSONField(
         default=dict, blank=True, help_text="The workflow inputs exactly as sent."
@@ -264,6 +275,8 @@ class Release(models.Model):
     # The highest run id of the workflow just before dispatching, for binding
     # the run when the server answers 204 without run details.
     runs_before_dispatch = models.BigIntegerField(null=True, blank=True)
+    # What GitHub answered when a dispatch's outcome was unclear (5xx, timeout).
+    dispatch_error = models.TextField(blank=True)
     dispatch_actor = models.CharField(
         max_length=100,
         blank=True,
@@ -337,6 +350,17 @@ class Release(models.Model):
     @property
     def prerelease(self) -> bool:
         return bool(semver.Version.parse(self.version).prerelease)
+
+    @property
+    def requester_label(self) -> str:
+        """Who started it, in words, also when no user account did."""
+        if self.requested_by is not None:
+            return self.requested_by.get_username()
+        if self.source == self.Source.EXTERNAL:
+            return "outside the console"
+        if self.requested_via == "cli":
+            return "the command line"
+        return "a deleted user"
 
     def should_be_latest(self) -> bool:
         """The one "latest" rule, for GitHub and for image tags alike: only a

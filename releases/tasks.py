@@ -30,7 +30,9 @@ def dispatch_release(release_id: int) -> str:
 def follow_release(release_id: int) -> str:
     """Follow a run until it ends or the task's time budget is spent; then
     hand over to a fresh task so no worker is held for the whole run."""
-    budget = max(settings.TASK_TIMEOUT - 60, 10)
+    # Short turns: a worker stopped mid-task leaves a lease that blocks
+    # other followers only until it runs out.
+    budget = min(max(settings.TASK_TIMEOUT - 60, 10), 60)
     if not actions.claim_follow(release_id, budget + 30):
         return "followed elsewhere"
     deadline = time.monotonic() + budget

@@ -12,8 +12,10 @@ import semver
 
 BUMPS = ("patch", "minor", "major")
 
-# A pre-release suffix as semver allows it: dot-separated identifiers.
+# A pre-release suffix: dot-separated identifiers (semver also forbids
+# numeric identifiers with leading zeros, which it checks itself below).
 PRERELEASE_RE = re.compile(r"^[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*$")
+MAX_PRERELEASE_LENGTH = 60
 
 # type(scope)!: subject — the conventional-commit header.
 _HEADER_RE = re.compile(r"^(?P<type>[A-Za-z]+)(\([^)]*\))?(?P<bang>!)?:\s")
@@ -46,10 +48,20 @@ def parse_version(text: str, *, source: str = "VERSION") -> semver.Version:
 
 def validate_prerelease(suffix: str) -> str:
     suffix = suffix.strip().lstrip("-")
-    if suffix and not PRERELEASE_RE.match(suffix):
+    if not suffix:
+        return suffix
+    if len(suffix) > MAX_PRERELEASE_LENGTH:
+        raise VersionError(
+            f"The pre-release suffix is {len(suffix)} characters long; "
+            f"keep it to {MAX_PRERELEASE_LENGTH} or fewer, such as rc.1."
+        )
+    if not PRERELEASE_RE.match(suffix) or not semver.Version.is_valid(
+        f"0.0.0-{suffix}"
+    ):
         raise VersionError(
             f"{suffix!r} is not a pre-release suffix: use letters, digits, "
-            "hyphens and dots, such as rc.1 or beta.2."
+            "hyphens and dots, such as rc.1 or beta.2, and no number with a "
+            "leading zero (01)."
         )
     return suffix
 

@@ -205,3 +205,53 @@ def test_sync_imports_releases_made_outside_the_console(github_sandbox, project)
     assert published.source == Release.Source.EXTERNAL
     assert published.artifacts.filter(name="checksums.txt").exists()
     assert actions.sync_project(project) == []  # twice is harmless
+
+
+def test_a_draft_deleted_on_github_is_cancelled_and_frees_its_version(
+    github_sandbox, project, maintainer
+):
+    release = actions.request_release(
+        project=project, user=maintainer, plan=plan_for(project)
+    )
+    release.refresh_from_db()
+    assert release.state == Release.State.DRAFT
+    from sandbox.models import Release as GitHubRelease
+
+    GitHubRelease.objects.filter(
+        pk=GitHubRelease.pk_from_gid(release.github_release_id)
+    ).delete()
+    actions.sync_project(project)
+    release.refresh_from_db()
+    assert release.state == Release.State.CANCELLED
+    assert "deleted on GitHub" in release.failure_reason
+
+
+def test_a_version_already_in_the_console_is_refused_by_name(
+    github_sandbox, project, maintainer, monkeypatch
+):
+    monkeypatch.setattr(actions, "_enqueue", lambda *args: None)
+    plan = plan_for(project)
+    Release.objects.create(
+        project=project, version=plan.version, tag=plan.tag, state=Release.State.DRAFT
+    )
+    with pytest.raises(actions.ReleaseRefused, match="v1.111.0 already has a release"):
+        actions.request_release(project=project, user=maintainer, plan=plan)
+
+
+def test_cli_release_is_labelled_as_the_command_line(github_sandbox, project):
+    call_command("avika", "release", "--bump", "patch", "--json")
+    release = Release.objects.get(version="1.110.1")
+    assert release.requested_via == "cli"
+    assert release.requester_label == "the command line"
+
+
+def test_dispatch_error_is_kept_for_the_page(
+    github_sandbox, project, maintainer, monkeypatch
+):
+    monkeypatch.setattr(actions, "_enqueue", lambda *args: None)
+    faults.arm("dispatch-error")
+    release = actions.request_release(
+        project=project, user=maintainer, plan=plan_for(project)
+    )
+    release = actions.dispatch_release(release.pk)
+    assert "502" in release.dispatch_error

@@ -203,18 +203,22 @@ def test_dashboard_says_when_there_is_no_project(client, maintainer, db, github)
     assert b"No project yet" in response.content
 
 
-def test_dashboard_puts_running_and_failed_first(client, maintainer, project, github):
+def test_dashboard_puts_running_and_fresh_failures_first(
+    client, maintainer, project, github
+):
     make_release(project, "1.108.0", "published")
-    make_release(project, "1.109.0", "failed")
-    make_release(project, "1.111.0", "running")
+    make_release(project, "1.109.0", "failed")  # superseded by later releases
     make_release(project, "1.110.0", "published")
+    make_release(project, "1.111.0", "failed")  # the latest news
+    make_release(project, "1.112.0", "running")
     client.force_login(maintainer)
 
     page = client.get(reverse("dashboard")).content.decode()
 
-    order = [page.index(f"v{v}<") for v in ["1.111.0", "1.109.0", "1.110.0"]]
+    versions = ["1.112.0", "1.111.0", "1.110.0", "1.109.0", "1.108.0"]
+    order = [page.index(f"v{v}<") for v in versions]
     assert order == sorted(order)
-    assert "<title>1 running, 1 failed · Releases" in page
+    assert "<title>1 running, 2 failed · Releases" in page
 
 
 def test_dashboard_empty_state_says_what_will_appear(

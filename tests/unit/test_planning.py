@@ -63,3 +63,16 @@ def test_bad_suffix_is_a_problem_not_an_exception():
     plan = plan_release(context(), {"bump_type": "minor", "prerelease": "rc 1"})
     assert not plan.ok
     assert "pre-release suffix" in plan.problem
+
+
+def test_auto_after_a_prerelease_counts_commits_since_the_last_stable_tag():
+    ctx = ReleaseContext(
+        current_version=semver.Version.parse("1.111.0-rc.1"),
+        inputs=discover_inputs(AVIKA),
+        head_sha="a" * 40,
+        last_tag="v1.110.0",
+        commits_since_last_tag=["feat: new thing", "fix: old thing"],
+        tags=frozenset({"v1.110.0", "v1.111.0-rc.1"}),
+    )
+    plan = plan_release(ctx, {"bump_type": "auto", "prerelease": ""})
+    assert plan.version == "1.111.0"

@@ -85,3 +85,9 @@ def test_unknown_bump_is_refused():
 )
 def test_conventional_commit_bump(messages, expected):
     assert bump_from_commits(messages) == expected
+
+
+@pytest.mark.parametrize("suffix", ["01", "rc.01", "beta..1", "x" * 61])
+def test_suffix_semver_would_refuse_is_refused_before_dispatch(suffix):
+    with pytest.raises(VersionError):
+        next_version(V("1.110.0"), "patch", suffix)
