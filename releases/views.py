@@ -206,3 +206,21 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception:
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@login_required
+@require_http_methods(["POST"])
+def rerun_checks(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    raise NotImplementedError
+
+
+@login_required
+@require_GET
+def images_page(request: HtmxHttpRequest) -> HttpResponse:
+    raise NotImplementedError
+
+
+@login_required
+@require_http_methods(["POST"])
+def inspect_images(request: HtmxHttpRequest) -> HttpResponse:
+    raise NotImplementedError

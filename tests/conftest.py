@@ -35,6 +35,9 @@ def github_sandbox(live_server, settings, monkeypatch):
 
     settings.GITHUB_API_URL = f"{live_server.url}/sandbox/github"
     settings.GITHUB_TOKEN = "sandbox-token"
+    settings.REGISTRY_URL = f"{live_server.url}/sandbox/registry"
+    settings.DOCKERHUB_API_URL = f"{live_server.url}/sandbox/hub"
+    settings.CHECKS_CI_WAIT_SECONDS = 5
     settings.SANDBOX_RUN_SECONDS = 0
     settings.RUN_POLL_SECONDS = 0
     settings.GITHUB_TIMEOUT = 3
