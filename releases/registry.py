@@ -264,8 +264,10 @@ class RegistryClient:
         session: requests.Session | None = None,
         timeout: float = 15.0,
         store: ManifestStore | None = None,
+        page_size: int = 1000,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.page_size = page_size
         self.credentials = credentials
         self.session = session or requests.Session()
         self.timeout = timeout
@@ -273,6 +275,9 @@ class RegistryClient:
         self.rate_limit: RateLimit | None = None
         self._tokens: dict[str, tuple[str, datetime]] = {}
         self._basic = False
+        # The registry's challenge, learnt once from GET /v2/: None until
+        # asked, {} when the registry wants no token.
+        self._challenge: dict[str, str] | None = None
 
     def __str__(self) -> str:
         return self.base_url
@@ -285,10 +290,28 @@ class RegistryClient:
             return {"Authorization": f"Bearer {token[0]}"}
         return {}
 
+    def _prepare(self, scope: str) -> None:
+        """Learn the challenge from GET /v2/ once, then fetch the scope's
+        token before the first request, so no request is spent on a 401."""
+        if self._challenge is None:
+            try:
+                answer = self.session.get(f"{self.base_url}/v2/", timeout=self.timeout)
+            except requests.RequestException:
+                raise RegistryError(f"{self} cannot be reached.")
+            scheme, params = parse_challenge(answer.headers.get("WWW-Authenticate", ""))
+            if answer.status_code == 401 and scheme == "bearer" and params.get("realm"):
+                self._challenge = params
+            else:
+                self._challenge = {}
+                self._basic = answer.status_code == 401 and bool(self.credentials)
+        if self._challenge and not self._auth_headers(scope):
+            self._fetch_token(self._challenge, scope)
+
     def _request(
         self, method: str, url: str, repository: str, *, accept: str = ACCEPT
     ) -> requests.Response:
         scope = f"repository:{repository}:pull"
+        self._prepare(scope)
         for attempt in range(2):
             headers = {"Accept": accept, **self._auth_headers(scope)}
             auth = self.credentials if self._basic else None
@@ -315,6 +338,10 @@ class RegistryClient:
             return self._basic
         if scheme != "bearer" or not params.get("realm"):
             return False
+        self._fetch_token(params, scope)
+        return True
+
+    def _fetch_token(self, params: dict[str, str], scope: str) -> None:
         query = {"service": params.get("service", "")}
         query["scope"] = params.get("scope") or scope
         try:
@@ -343,7 +370,6 @@ class RegistryClient:
         # Renew a little early rather than be refused mid-audit.
         expires = datetime.now(UTC) + timedelta(seconds=max(seconds - 5, 1))
         self._tokens[scope] = (token, expires)
-        return True
 
     def _note_rate_limit(self, response: requests.Response) -> None:
         found = parse_rate_limit(response.headers)
@@ -453,7 +479,9 @@ class RegistryClient:
 
     def tags(self, repository: str) -> list[str]:
         """Every tag of the repository, following `Link: rel="next"` pages."""
-        url: str | None = f"{self.base_url}/v2/{repository}/tags/list?n=1000"
+        url: str | None = (
+            f"{self.base_url}/v2/{repository}/tags/list?n={self.page_size}"
+        )
         found: list[str] = []
         while url:
             response = self._request("GET", url, repository, accept="application/json")

@@ -2,9 +2,15 @@
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.servers.basehttp import WSGIRequestHandler
 
 from releases.models import Project
 from releases.roles import AUDITORS, MAINTAINERS, REVIEWERS
+
+# The live server writes a response's headers and body in separate sends;
+# with Nagle's algorithm on, each answer then waits ~40 ms for a delayed ACK.
+# The console talks to its sandbox hundreds of times per test.
+WSGIRequestHandler.disable_nagle_algorithm = True
 
 
 def _member(username: str, group: str | None) -> User:
