@@ -505,18 +505,18 @@ class TagObservation(models.Model):
     is what it should point at."""
 
     class Kind(models.TextChoices):
-        VERSION = "version"
+        VERSION = "version", "version"
         MINOR = "minor", "major.minor"
-        LATEST = "latest"
+        LATEST = "latest", "latest"
         SHA = "sha", "commit"
-        OTHER = "other"
+        OTHER = "other", "other"
 
     class State(models.TextChoices):
-        VERIFIED = "verified"
-        DRIFTED = "drifted"
-        MISSING = "missing"
+        VERIFIED = "verified", "verified"
+        DRIFTED = "drifted", "drifted"
+        MISSING = "missing", "missing"
         RATE_LIMITED = "rate_limited", "rate-limited"
-        ORPHAN = "orphan"
+        ORPHAN = "orphan", "orphan"
 
     # Version and commit tags must never move once recorded.
     PINNED = (Kind.VERSION, Kind.SHA)
