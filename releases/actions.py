@@ -411,6 +411,8 @@ def sync_project(
             _store_release_info(release, info)
             if not info.draft and release.advance(State.PUBLISHED):
                 audit.record("release.published_outside", release=release)
+                # Checks again: they record the tags' digests as published.
+                _queue_checks(release)
     return created
 
 
@@ -659,6 +661,16 @@ def audit_images(
         _enqueue_later(
             "releases.tasks.audit_images", settings.DRIFT_RECHECK_SECONDS + 5
         )
+    return outcome
+
+
+def record_published_images(release: Release) -> images.Outcome:
+    """Right after publishing: inspect the release's tags, which records
+    their digests as published (or raises the alarm if they moved since the
+    release was verified). The periodic audit does the same later."""
+    outcome = images.verify_release_images(release)
+    if outcome.alarms:
+        checklist.run(release, only=["images"])
     return outcome
 
 

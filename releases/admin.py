@@ -3,7 +3,15 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from releases.models import Artifact, AuditEvent, Project, Release
+from releases.models import (
+    Artifact,
+    AuditEvent,
+    CheckResult,
+    Project,
+    Release,
+    TagObservation,
+    TagRecord,
+)
 
 
 @admin.register(Project)
@@ -24,12 +32,20 @@ class ArtifactInline(admin.TabularInline):
     ]
 
 
+class CheckResultInline(admin.TabularInline):
+    model = CheckResult
+    extra = 0
+    fields = ["name", "ok", "detail", "link", "checked_at"]
+    readonly_fields = fields
+    can_delete = False
+
+
 @admin.register(Release)
 class ReleaseAdmin(admin.ModelAdmin):
     list_display = ["tag", "project", "state", "source", "requested_by", "created_at"]
     list_filter = ["state", "source", "project"]
     search_fields = ["version", "tag"]
-    inlines = [ArtifactInline]
+    inlines = [ArtifactInline, CheckResultInline]
     readonly_fields = ["dispatch_attempted_at", "runs_before_dispatch", "run_jobs"]
 
 
@@ -54,4 +70,27 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(TagObservation)
+class TagObservationAdmin(admin.ModelAdmin):
+    list_display = ["repository", "tag", "state", "release", "digest", "observed_at"]
+    list_filter = ["state", "kind", "image"]
+    search_fields = ["repository", "tag", "digest"]
+    readonly_fields = ["baseline_digest", "baseline_platforms", "baseline_at", "drift"]
+
+
+@admin.register(TagRecord)
+class TagRecordAdmin(admin.ModelAdmin):
+    """The history of tag digests: read-only, like the audit log."""
+
+    list_display = ["recorded_at", "repository", "tag", "reason", "digest", "release"]
+    list_filter = ["reason"]
+    search_fields = ["repository", "tag", "digest"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import requests
 import semver
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -175,8 +176,10 @@ class DatabaseStore:
             pass  # another worker cached it first; the bytes are the same
 
 
-def registry_client(project: Project, **kwargs: object) -> RegistryClient:
-    return registry.client_for(project.registry, store=DatabaseStore(), **kwargs)  # type: ignore[arg-type]
+def registry_client(
+    project: Project, *, session: requests.Session | None = None
+) -> RegistryClient:
+    return registry.client_for(project.registry, session=session, store=DatabaseStore())
 
 
 def hub_client(project: Project) -> HubClient | None:
@@ -674,12 +677,3 @@ def audit_project(
         ).delete()
     _note_limits(client, outcome.limited)
     return outcome
-
-
-def recheck_due(project: Project, now: datetime | None = None) -> bool:
-    """Whether a changed digest waits for its second reading."""
-    now = now or timezone.now()
-    window = timedelta(seconds=settings.DRIFT_RECHECK_SECONDS)
-    return TagObservation.objects.filter(
-        project=project, suspect_since__isnull=False, suspect_since__gt=now - 2 * window
-    ).exists()

@@ -33,6 +33,7 @@ from releases.models import (
     Release,
     TagObservation,
 )
+from releases.registry import registry_url
 
 # The worker beats every minute or so; twice that and more means it is gone.
 WORKER_SILENT_AFTER = timedelta(minutes=3)
@@ -235,6 +236,9 @@ def system(request: HttpRequest) -> HttpResponse:
         context["heartbeat"] is not None
         and timezone.now() - context["heartbeat"] < WORKER_SILENT_AFTER
     )
+    context["registry_status"] = RegistryStatus.objects.order_by("-observed_at").first()
+    if project is not None:
+        context["registry_url"] = registry_url(project.registry)
     if project is not None:
         try:
             context["connection"] = client_for(project).connection_info()
