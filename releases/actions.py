@@ -254,7 +254,10 @@ def _poll_run(release: Release, client: GitHubClient) -> Release:
     }
     if run.html_url:
         fields["run_url"] = run.html_url
-    if run.updated_at != release.run_updated_at or not release.run_jobs:
+    # updated_at has whole seconds: a run that ends within the second of its
+    # last step change keeps it, so the end itself also refreshes the jobs.
+    ended = run.status == "completed" and release.run_status != "completed"
+    if run.updated_at != release.run_updated_at or not release.run_jobs or ended:
         fields["run_updated_at"] = run.updated_at
         fields["run_jobs"] = client.run_jobs(run.id)
     Release.objects.filter(pk=release.pk).update(**fields)

@@ -466,6 +466,11 @@ class _ImageCheck:
         )
         if known:
             return  # the alarm was raised already
+        if not self._claim_alarm(row):
+            # Another audit raised it a moment ago: keep what it recorded.
+            stored = TagObservation.objects.filter(pk=row.pk).values("drift").first()
+            row.drift = stored["drift"] if stored else row.drift
+            return
         row.drift = {
             "from": row.baseline_digest,
             "to": row.digest,
@@ -495,6 +500,24 @@ class _ImageCheck:
             release.pk,
         )
         self.outcome.alarms.append(row)
+
+    @staticmethod
+    def _claim_alarm(row: TagObservation) -> bool:
+        """Only one of two audits running at once raises the alarm."""
+        if row.pk is None:
+            return True
+        claimed = (
+            TagObservation.objects.filter(pk=row.pk)
+            .exclude(state=State.DRIFTED)
+            .update(state=State.DRIFTED)
+        )
+        stored = TagObservation.objects.filter(pk=row.pk).values("drift").first()
+        # A tag that drifted before and now moved again is a new alarm too.
+        moved_again = stored is not None and stored["drift"].get("to") not in (
+            None,
+            row.digest,
+        )
+        return bool(claimed) or moved_again
 
     def _judge_floating(
         self, row: TagObservation, release: Release, previous_release_id: int | None

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from releases import actions
 from releases.models import Artifact, CheckResult, Release, TagObservation
-from tests.test_views import make_release
+from tests.test_views import FakeGitHub, make_release
 
 DIGEST = "sha256:" + "ab" * 32
 OTHER = "sha256:" + "cd" * 32
@@ -177,8 +177,16 @@ def test_a_drifted_tag_is_an_alarm_on_the_release_page(client, auditor, project)
 # The images page ------------------------------------------------------------------------
 
 
+@pytest.fixture
+def github(monkeypatch) -> FakeGitHub:
+    """The dashboard asks GitHub for VERSION: answer without a network."""
+    fake = FakeGitHub()
+    monkeypatch.setattr("releases.views.client_for", lambda project: fake)
+    return fake
+
+
 def test_images_page_is_for_auditors_and_maintainers(
-    client, auditor, maintainer, reviewer, outsider, project
+    client, auditor, maintainer, reviewer, outsider, project, github
 ):
     for person, status in [
         (auditor, 200),

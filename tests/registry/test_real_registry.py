@@ -238,3 +238,36 @@ def test_a_second_audit_is_one_head_per_tag_and_no_manifest_get(pusher, on_regis
     assert len(heads) == 2 * len(TAGS)
     assert len({s.url for s in heads}) == len(heads)  # each tag once
     assert second.manifest_requests("GET") == []
+
+
+def test_two_audits_at_once_raise_one_alarm(pusher, on_registry):
+    from django.utils import timezone
+
+    from releases.models import AuditEvent
+
+    published(on_registry)
+    namespace = on_registry.registry_namespace
+    for image in on_registry.image_names:
+        pusher.multiarch(f"{namespace}/{image}", TAGS)
+    images.audit_project(on_registry)
+    pusher.multiarch(f"{namespace}/avika-gateway", ["1.0.0"], salt="rebuilt")
+
+    # One worker has read the rows (still verified) when another one raises
+    # the alarm; the first then finds the change too.
+    slow = images._ImageCheck(
+        on_registry,
+        "avika-gateway",
+        images.registry_client(on_registry),
+        None,
+        images.claims(on_registry),
+        images.Outcome(),
+        timezone.now(),
+    )
+    images.audit_project(on_registry)
+    slow.check(TAGS)
+
+    assert slow.outcome.alarms == []
+    assert AuditEvent.objects.filter(action="image.drifted").count() == 1
+    row = TagObservation.objects.get(image="avika-gateway", tag="1.0.0")
+    assert row.state == "drifted"
+    assert row.drift["classification"] == images.CONTENT_CHANGED
