@@ -574,11 +574,16 @@ def verify_release(
     github = github or client_for(release.project)
     trouble = []
     try:
+        # Each step on its own: whatever breaks one, the checklist still
+        # says what is known.
         try:
             verification.verify_assets(release, github)
         except GitHubError as exc:
             trouble.append(str(exc))
             logger.warning("Assets of release %s not verified: %s", release.pk, exc)
+        except Exception as exc:
+            trouble.append(f"unexpected: {exc}")
+            logger.exception("Assets of release %s not verified.", release.pk)
         try:
             outcome = images.verify_release_images(
                 release, client=registry_client, hub=hub
@@ -587,6 +592,9 @@ def verify_release(
         except RegistryError as exc:
             trouble.append(str(exc))
             logger.warning("Images of release %s not verified: %s", release.pk, exc)
+        except Exception as exc:
+            trouble.append(f"unexpected: {exc}")
+            logger.exception("Images of release %s not verified.", release.pk)
         items = checklist.run(release, client=github)
         _wait_for_ci(release, github, wait_for_ci)
         items = checklist.latest(release)

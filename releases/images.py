@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -26,6 +29,7 @@ import requests
 import semver
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from releases import audit, registry
@@ -55,6 +59,8 @@ MB = 1_000_000  # budgets are in MB, as the pipeline's design gives them
 # After a 429 with no Retry-After: wait this long, doubling each time.
 BACKOFF_START = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=1)
+# How long one inspection may hold the registry before others go ahead.
+INSPECTION_LEASE = timedelta(minutes=2)
 SEMVER_PATTERN = (
     r"(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)"
     r"(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?"
@@ -211,7 +217,42 @@ def _note_limits(client: RegistryClient, limited: RegistryRateLimited | None) ->
         status.limited_until = None
         status.limited_count = 0
         status.last_error = ""
-    status.save()
+    status.save(
+        update_fields=[
+            "limit",
+            "remaining",
+            "window_seconds",
+            "observed_at",
+            "limited_until",
+            "limited_count",
+            "last_error",
+        ]
+    )
+
+
+@contextmanager
+def _inspecting(client: RegistryClient, *, wait: bool) -> Iterator[bool]:
+    """Hold the registry's inspection lease (a conditional UPDATE). A
+    verification waits for it; the periodic audit does not (it runs again
+    soon). Yields whether the lease is held."""
+    status = registry_status(client)
+    deadline = time.monotonic() + (INSPECTION_LEASE.total_seconds() if wait else 0)
+    while True:
+        now = timezone.now()
+        free = Q(inspecting_until__isnull=True) | Q(inspecting_until__lte=now)
+        held = (
+            RegistryStatus.objects.filter(pk=status.pk)
+            .filter(free)
+            .update(inspecting_until=now + INSPECTION_LEASE)
+        )
+        if held or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    try:
+        yield bool(held)
+    finally:
+        if held:
+            RegistryStatus.objects.filter(pk=status.pk).update(inspecting_until=None)
 
 
 # Inspecting and judging ----------------------------------------------------------------
@@ -305,9 +346,25 @@ class _ImageCheck:
         for tag in sorted(tags, key=lambda t: order.get(self._kind(t), 4)):
             row = self._judge(readings[tag])
             if row is not None:
-                row.save()
+                self._store(row)
                 judged.append(row)
         return judged
+
+    def _store(self, row: TagObservation) -> None:
+        if row.pk is not None:
+            row.save()
+            return
+        try:
+            with transaction.atomic():
+                row.save()
+        except IntegrityError:
+            # Another worker (a release's verification, the periodic audit)
+            # saw this tag first a moment ago: update its row instead.
+            row.pk = TagObservation.objects.values_list("pk", flat=True).get(
+                project=row.project_id, repository=row.repository, tag=row.tag
+            )
+            row._state.adding = False
+            row.save()
 
     # Judging ----------------------------------------------------------------
 
@@ -649,20 +706,21 @@ def verify_release_images(
     project = release.project
     client = client or registry_client(project)
     hub = hub if hub is not None else hub_client(project)
-    now = now or timezone.now()
-    outcome = Outcome(skipped_for_backoff=registry_status(client).is_limited(now))
-    tag_claims = claims(project)
-    expected = expected_tags(release)
-    # The release being verified claims its own tags even before it ships;
-    # floating ones stay with a higher release that holds them.
-    for tag, kind in expected:
-        if tag not in tag_claims or kind in TagObservation.PINNED:
-            tag_claims[tag] = Claim(release, kind)
-    for image in project.image_names:
-        check = _ImageCheck(project, image, client, hub, tag_claims, outcome, now)
-        check.check([tag for tag, _kind in expected])
-    if not outcome.skipped_for_backoff:
-        _note_limits(client, outcome.limited)
+    with _inspecting(client, wait=True):
+        now = now or timezone.now()
+        outcome = Outcome(skipped_for_backoff=registry_status(client).is_limited(now))
+        tag_claims = claims(project)
+        expected = expected_tags(release)
+        # The release being verified claims its own tags even before it
+        # ships; floating ones stay with a higher release that holds them.
+        for tag, kind in expected:
+            if tag not in tag_claims or kind in TagObservation.PINNED:
+                tag_claims[tag] = Claim(release, kind)
+        for image in project.image_names:
+            check = _ImageCheck(project, image, client, hub, tag_claims, outcome, now)
+            check.check([tag for tag, _kind in expected])
+        if not outcome.skipped_for_backoff:
+            _note_limits(client, outcome.limited)
     return outcome
 
 
@@ -676,27 +734,30 @@ def audit_project(
     """Inspect every release tag of every image of the project."""
     client = client or registry_client(project)
     hub = hub if hub is not None else hub_client(project)
-    now = now or timezone.now()
-    if registry_status(client).is_limited(now):
-        return Outcome(skipped_for_backoff=True)  # ask nothing until it lifts
-    outcome = Outcome()
-    tag_claims = claims(project)
-    for image in project.image_names:
-        check = _ImageCheck(project, image, client, hub, tag_claims, outcome, now)
-        try:
-            listed = client.tags(check.repository)
-        except RegistryRateLimited as exc:
-            outcome.limited = exc
-            break
-        except RegistryError as exc:
-            outcome.errors.append(f"{check.repository}: {exc}")
-            continue
-        names = {t for t in listed if kind_of(project, t) is not None}
-        names |= set(tag_claims)  # claimed but absent: missing
-        check.check(sorted(names))
-        gone = set(check.rows) - names
-        TagObservation.objects.filter(
-            project=project, repository=check.repository, tag__in=gone
-        ).delete()
-    _note_limits(client, outcome.limited)
+    with _inspecting(client, wait=False) as held:
+        if not held:
+            return Outcome(errors=["another inspection is running"])
+        now = now or timezone.now()
+        if registry_status(client).is_limited(now):
+            return Outcome(skipped_for_backoff=True)  # ask nothing until it lifts
+        outcome = Outcome()
+        tag_claims = claims(project)
+        for image in project.image_names:
+            check = _ImageCheck(project, image, client, hub, tag_claims, outcome, now)
+            try:
+                listed = client.tags(check.repository)
+            except RegistryRateLimited as exc:
+                outcome.limited = exc
+                break
+            except RegistryError as exc:
+                outcome.errors.append(f"{check.repository}: {exc}")
+                continue
+            names = {t for t in listed if kind_of(project, t) is not None}
+            names |= set(tag_claims)  # claimed but absent: missing
+            check.check(sorted(names))
+            gone = set(check.rows) - names
+            TagObservation.objects.filter(
+                project=project, repository=check.repository, tag__in=gone
+            ).delete()
+        _note_limits(client, outcome.limited)
     return outcome

@@ -634,6 +634,9 @@ class RegistryStatus(models.Model):
     limited_until = models.DateTimeField(null=True, blank=True)
     limited_count = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # One inspection of the registry's tags at a time, so an audit and a
+    # release's verification never write over each other's findings.
+    inspecting_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "registry statuses"

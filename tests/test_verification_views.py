@@ -164,13 +164,19 @@ def test_a_drifted_tag_is_an_alarm_on_the_release_page(client, auditor, project)
         "1.110.0",
         state="drifted",
         detail="Was sha256:ab when verified; now sha256:cd: image content changed.",
-        drift={"classification": "image content changed"},
+        drift={
+            "classification": "image content changed",
+            "from": DIGEST,
+            "to": OTHER,
+            "at": timezone.now().isoformat(),
+        },
     )
     client.force_login(auditor)
     page = client.get(release.get_absolute_url()).content.decode()
     assert 'role="alert"' in page
     assert "A released image tag changed" in page
-    assert "image content changed" in page
+    assert "<strong>image content changed</strong>: was" in page
+    assert f'<code title="{OTHER}">{OTHER[7:19]}</code>' in page
     assert "hellodk/avika-gateway:1.110.0" in page
 
 

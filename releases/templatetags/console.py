@@ -61,3 +61,9 @@ def hours(seconds: int) -> str:
         return "hour" if count == 1 else f"{count} hours"
     minutes = max(seconds // 60, 1)
     return "minute" if minutes == 1 else f"{minutes} minutes"
+
+
+@register.filter
+def parse_iso(value: str) -> datetime | None:
+    """An ISO 8601 time stored in JSON, as a datetime for `reltime`."""
+    return display.parse_time(value)

@@ -271,3 +271,57 @@ def test_two_audits_at_once_raise_one_alarm(pusher, on_registry):
     row = TagObservation.objects.get(image="avika-gateway", tag="1.0.0")
     assert row.state == "drifted"
     assert row.drift["classification"] == images.CONTENT_CHANGED
+
+
+def test_two_first_inspections_at_once_share_the_rows(pusher, on_registry):
+    from django.utils import timezone
+
+    published(on_registry)
+    for image in on_registry.image_names:
+        pusher.multiarch(f"{on_registry.registry_namespace}/{image}", TAGS)
+    # A release's verification has read no rows yet when the periodic audit
+    # creates them all.
+    slow = images._ImageCheck(
+        on_registry,
+        "avika-gateway",
+        images.registry_client(on_registry),
+        None,
+        images.claims(on_registry),
+        images.Outcome(),
+        timezone.now(),
+    )
+    images.audit_project(on_registry)
+    slow.check(TAGS)
+
+    rows = TagObservation.objects.filter(image="avika-gateway")
+    assert rows.count() == len(TAGS)
+    assert set(rows.values_list("state", flat=True)) == {"verified"}
+
+
+def test_an_audit_leaves_the_registry_to_an_inspection_under_way(
+    pusher, on_registry, monkeypatch
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from releases.models import RegistryStatus
+
+    release = published(on_registry)
+    for image in on_registry.image_names:
+        pusher.multiarch(f"{on_registry.registry_namespace}/{image}", TAGS)
+    client = images.registry_client(on_registry, session=CountingSession())
+    status = images.registry_status(client)
+    held_until = timezone.now() + timedelta(minutes=1)
+    RegistryStatus.objects.filter(pk=status.pk).update(inspecting_until=held_until)
+
+    skipped = images.audit_project(on_registry, client=client)
+    assert skipped.errors == ["another inspection is running"]
+    assert client.session.sent == []
+
+    # A verification waits for the lease, then goes ahead without it.
+    monkeypatch.setattr(images, "INSPECTION_LEASE", timedelta(seconds=0.3))
+    images.verify_release_images(release, client=client)
+    assert set(states(on_registry).values()) == {"verified"}
+    status.refresh_from_db()
+    assert status.inspecting_until == held_until  # not taken from its holder
