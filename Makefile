@@ -27,6 +27,10 @@ test: install-dev assets system-packages test-only
 test-only:
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Not a timed test: verifies a 1 GiB asset over loopback next to sha256sum.
+bench: install
+	$(BIN)/python bench/verify_bench.py
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -174,6 +174,33 @@ if bool(DOCKERHUB_USERNAME) != bool(DOCKERHUB_TOKEN):
 # Seconds between polls of a running workflow run.
 RUN_POLL_SECONDS = env_float("AVIKA_RUN_POLL_SECONDS", 3, minimum=0)
 
+# The images' registry (Registry v2) and Docker Hub's web API (push times).
+# Empty REGISTRY_URL: derived from the project's registry host, Docker Hub
+# being https://registry-1.docker.io.
+if SANDBOX:
+    REGISTRY_URL = env_str("REGISTRY_URL", f"{SANDBOX_BASE_URL}/sandbox/registry")
+    DOCKERHUB_API_URL = env_str("DOCKERHUB_API_URL", f"{SANDBOX_BASE_URL}/sandbox/hub")
+else:
+    REGISTRY_URL = env_str("REGISTRY_URL")
+    DOCKERHUB_API_URL = env_str("DOCKERHUB_API_URL", "https://hub.docker.com")
+for _name, _url in (
+    ("REGISTRY_URL", REGISTRY_URL),
+    ("DOCKERHUB_API_URL", DOCKERHUB_API_URL),
+):
+    if _url and urlsplit(_url).scheme not in {"http", "https"}:
+        raise ImproperlyConfigured(f"{_name} must be an http(s) URL, not {_url!r}.")
+REGISTRY_URL = REGISTRY_URL.rstrip("/")
+DOCKERHUB_API_URL = DOCKERHUB_API_URL.rstrip("/")
+REGISTRY_TIMEOUT = env_float("REGISTRY_TIMEOUT", 15, minimum=1)
+# How long a release's verification waits for CI on the release commit
+# before leaving it to the periodic sync.
+CHECKS_CI_WAIT_SECONDS = env_int("AVIKA_CI_WAIT_SECONDS", 600, minimum=0)
+# Minutes between inspections of every image tag (drift alarms).
+IMAGE_AUDIT_MINUTES = env_int("AVIKA_IMAGE_AUDIT_MINUTES", 5, minimum=1)
+# A changed digest read this soon after its push is read again before an
+# alarm: a registry's answer right after a push can be stale.
+DRIFT_RECHECK_SECONDS = env_int("AVIKA_DRIFT_RECHECK_SECONDS", 60, minimum=0)
+
 # Auth, sessions, security ---------------------------------------------------
 
 LOGIN_URL = "login"

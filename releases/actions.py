@@ -19,9 +19,10 @@ import semver
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from releases import audit
+from releases import audit, checklist, images, verification
 from releases.ghclient import (
     AmbiguousDispatch,
     GitHubClient,
@@ -32,6 +33,7 @@ from releases.ghclient import (
 )
 from releases.models import FAILED_CONCLUSIONS, Artifact, Project, Release
 from releases.planning import Plan
+from releases.registry import HubClient, RegistryClient, RegistryError
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,17 @@ def _enqueue(func: str, *args: Any) -> None:
     from django_q.tasks import async_task
 
     transaction.on_commit(lambda: async_task(func, *args, group="releases"))
+
+
+def _enqueue_later(func: str, seconds: float) -> None:
+    """Run `func` once, `seconds` from now (a django-q one-off schedule)."""
+    from django_q.models import Schedule
+    from django_q.tasks import schedule
+
+    when = timezone.now() + timedelta(seconds=seconds)
+    transaction.on_commit(
+        lambda: schedule(func, schedule_type=Schedule.ONCE, next_run=when, repeats=1)
+    )
 
 
 # Starting -------------------------------------------------------------------
@@ -259,7 +272,10 @@ def _poll_run(release: Release, client: GitHubClient) -> Release:
     }
     if run.html_url:
         fields["run_url"] = run.html_url
-    if run.updated_at != release.run_updated_at or not release.run_jobs:
+    # updated_at has whole seconds: a run that ends within the second of its
+    # last step change keeps it, so the end itself also refreshes the jobs.
+    ended = run.status == "completed" and release.run_status != "completed"
+    if run.updated_at != release.run_updated_at or not release.run_jobs or ended:
         fields["run_updated_at"] = run.updated_at
         fields["run_jobs"] = client.run_jobs(run.id)
     Release.objects.filter(pk=release.pk).update(**fields)
@@ -335,6 +351,7 @@ def import_release(release: Release, client: GitHubClient) -> Release:
                 draft=info.draft,
                 assets=[a.name for a in info.assets],
             )
+            _queue_checks(release)
     return release
 
 
@@ -417,6 +434,8 @@ def sync_project(
             _store_release_info(release, info)
             if not info.draft and release.advance(State.PUBLISHED):
                 audit.record("release.published_outside", release=release)
+                # Checks again: they record the tags' digests as published.
+                _queue_checks(release)
     return created
 
 
@@ -473,6 +492,7 @@ def _import_external(
                 draft=info.draft,
                 source="external",
             )
+            _queue_checks(release)
     except IntegrityError:
         return None  # imported meanwhile by another worker
     return release
@@ -521,3 +541,186 @@ def claim_follow(release_id: int, seconds: float) -> bool:
 
 def release_follow(release_id: int) -> None:
     Release.objects.filter(pk=release_id).update(follow_lease_until=None)
+
+
+# Verifying -------------------------------------------------------------------
+
+CHECKS_ACTIVE = [Release.Checks.QUEUED, Release.Checks.RUNNING]
+
+
+def _queue_checks(release: Release) -> bool:
+    """Mark the release's checks queued and enqueue them, unless they are
+    queued or running already (a running verifier's lease counts)."""
+    now = timezone.now()
+    running = Q(checks_state=Release.Checks.RUNNING, checks_lease_until__gt=now)
+    queued = (
+        Release.objects.filter(pk=release.pk)
+        .exclude(Q(checks_state=Release.Checks.QUEUED) | running)
+        .update(checks_state=Release.Checks.QUEUED, checks_requested_at=now)
+    )
+    release.refresh_from_db()
+    if queued:
+        _enqueue("releases.tasks.verify_release", release.pk)
+    return bool(queued)
+
+
+def request_checks(*, release: Release, user: User, via: str = "web") -> bool:
+    """A maintainer asks for the checks again. Returns False when they are
+    already queued or running (a double click is harmless)."""
+    if release.state not in Release.SHIPPED:
+        raise ReleaseRefused(
+            "The checks run once the GitHub release exists (draft or published)."
+        )
+    with transaction.atomic():
+        queued = _queue_checks(release)
+        if queued:
+            audit.record("checks.requested", actor=user, release=release, via=via)
+    return queued
+
+
+def verify_release(
+    release_id: int,
+    *,
+    github: GitHubClient | None = None,
+    registry_client: RegistryClient | None = None,
+    hub: HubClient | None = None,
+    wait_for_ci: float = 0,
+) -> Release:
+    """Download and hash every asset, inspect every image tag, compute the
+    checklist; then, for up to `wait_for_ci` seconds, look again while CI on
+    the release commit is still running. Claimed with a lease, so a task
+    delivered twice runs once."""
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.TASK_TIMEOUT + 60)
+    stale = Q(checks_state=Release.Checks.RUNNING) & (
+        Q(checks_lease_until__lte=now) | Q(checks_lease_until__isnull=True)
+    )
+    claimed = (
+        Release.objects.filter(pk=release_id)
+        .filter(Q(checks_state=Release.Checks.QUEUED) | stale)
+        .update(
+            checks_state=Release.Checks.RUNNING,
+            checks_started_at=now,
+            checks_lease_until=lease,
+        )
+    )
+    release = Release.objects.select_related("project").get(pk=release_id)
+    if not claimed:
+        return release
+    github = github or client_for(release.project)
+    trouble = []
+    try:
+        # Each step on its own: whatever breaks one, the checklist still
+        # says what is known.
+        try:
+            verification.verify_assets(release, github)
+        except GitHubError as exc:
+            trouble.append(str(exc))
+            logger.warning("Assets of release %s not verified: %s", release.pk, exc)
+        except Exception as exc:
+            trouble.append(f"unexpected: {exc}")
+            logger.exception("Assets of release %s not verified.", release.pk)
+        try:
+            outcome = images.verify_release_images(
+                release, client=registry_client, hub=hub
+            )
+            trouble += outcome.errors
+        except RegistryError as exc:
+            trouble.append(str(exc))
+            logger.warning("Images of release %s not verified: %s", release.pk, exc)
+        except Exception as exc:
+            trouble.append(f"unexpected: {exc}")
+            logger.exception("Images of release %s not verified.", release.pk)
+        items = checklist.run(release, client=github)
+        _wait_for_ci(release, github, wait_for_ci)
+        items = checklist.latest(release)
+    finally:
+        Release.objects.filter(
+            pk=release.pk, checks_state=Release.Checks.RUNNING
+        ).update(
+            checks_state=Release.Checks.DONE,
+            checks_finished_at=timezone.now(),
+            checks_lease_until=None,
+        )
+    release.refresh_from_db()
+    audit.record(
+        "checks.completed",
+        release=release,
+        passes=checklist.passes(release),
+        failing=[item.key for item in items if item.ok is False],
+        trouble=trouble,
+    )
+    return release
+
+
+def _wait_for_ci(release: Release, client: GitHubClient, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    interval = max(settings.RUN_POLL_SECONDS * 5, 0.1)
+    while checklist.waiting(release) and time.monotonic() + interval < deadline:
+        time.sleep(interval)
+        try:
+            refresh_waiting_checks(release, client=client)
+        except GitHubError as exc:
+            logger.warning("Checks of release %s not refreshed: %s", release.pk, exc)
+            return
+
+
+def refresh_waiting_checks(
+    release: Release, *, client: GitHubClient | None = None
+) -> bool:
+    """Recompute the items whose evidence was still being produced (CI
+    running). Returns whether any item still waits."""
+    waiting = [item.key for item in checklist.latest(release) if item.waiting]
+    if waiting:
+        checklist.run(release, client=client, only=waiting)
+    return checklist.waiting(release)
+
+
+def checks_needing_work(project: Project) -> list[int]:
+    """Releases whose checks were queued or running when a worker was lost."""
+    now = timezone.now()
+    lost_queue = Q(
+        checks_state=Release.Checks.QUEUED,
+        checks_requested_at__lt=now - timedelta(seconds=60),
+    )
+    lost_run = Q(checks_state=Release.Checks.RUNNING) & (
+        Q(checks_lease_until__lte=now) | Q(checks_lease_until__isnull=True)
+    )
+    return list(
+        Release.objects.filter(project=project)
+        .filter(lost_queue | lost_run)
+        .values_list("pk", flat=True)
+    )
+
+
+def audit_images(
+    project: Project,
+    *,
+    client: RegistryClient | None = None,
+    hub: HubClient | None = None,
+) -> images.Outcome:
+    """Inspect every image tag; alarms change the releases' checklists."""
+    outcome = images.audit_project(project, client=client, hub=hub)
+    for release in Release.objects.filter(pk__in=outcome.release_ids):
+        checklist.run(release, only=["images"])
+    if outcome.rechecks:
+        # Read the changed digests again once the re-check window has passed.
+        _enqueue_later(
+            "releases.tasks.audit_images", settings.DRIFT_RECHECK_SECONDS + 5
+        )
+    return outcome
+
+
+def record_published_images(release: Release) -> images.Outcome:
+    """Right after publishing: inspect the release's tags, which records
+    their digests as published (or raises the alarm if they moved since the
+    release was verified). The periodic audit does the same later."""
+    outcome = images.verify_release_images(release)
+    if outcome.alarms:
+        checklist.run(release, only=["images"])
+    return outcome
+
+
+def request_image_audit(*, user: User) -> None:
+    audit.record("images.audit_requested", actor=user)
+    _enqueue("releases.tasks.audit_images")

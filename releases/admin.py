@@ -3,7 +3,15 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from releases.models import Artifact, AuditEvent, Project, Release
+from releases.models import (
+    Artifact,
+    AuditEvent,
+    CheckResult,
+    Project,
+    Release,
+    TagObservation,
+    TagRecord,
+)
 
 
 @admin.register(Project)
@@ -46,12 +54,20 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class CheckResultInline(admin.TabularInline):
+    model = CheckResult
+    extra = 0
+    fields = ["name", "ok", "detail", "link", "checked_at"]
+    readonly_fields = fields
+    can_delete = False
+
+
 @admin.register(Release)
 class ReleaseAdmin(ReadOnlyAdmin):
     list_display = ["tag", "project", "state", "source", "requested_by", "created_at"]
     list_filter = ["state", "source", "project"]
     search_fields = ["version", "tag"]
-    inlines = [ArtifactInline]
+    inlines = [ArtifactInline, CheckResultInline]
     readonly_fields = ["dispatch_attempted_at", "runs_before_dispatch", "run_jobs"]
 
 
@@ -68,3 +84,20 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "actor_name", "action", "target"]
     list_filter = ["action"]
     search_fields = ["actor_name", "action", "target"]
+
+
+@admin.register(TagObservation)
+class TagObservationAdmin(ReadOnlyAdmin):
+    list_display = ["repository", "tag", "state", "release", "digest", "observed_at"]
+    list_filter = ["state", "kind", "image"]
+    search_fields = ["repository", "tag", "digest"]
+    readonly_fields = ["baseline_digest", "baseline_platforms", "baseline_at", "drift"]
+
+
+@admin.register(TagRecord)
+class TagRecordAdmin(ReadOnlyAdmin):
+    """The history of tag digests: read-only, like the audit log."""
+
+    list_display = ["recorded_at", "repository", "tag", "reason", "digest", "release"]
+    list_filter = ["reason"]
+    search_fields = ["repository", "tag", "digest"]

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import github
 import requests
@@ -48,6 +49,16 @@ class RateLimited(GitHubError):
 
 class AmbiguousDispatch(GitHubError):
     """The dispatch may or may not have started a run (timeout, 5xx)."""
+
+
+class ChecksForbidden(GitHubError):
+    """The token may not read check runs (fine-grained tokens cannot)."""
+
+
+# Downloads are read in pieces this big: memory stays flat whatever the size,
+# and at 1 MiB the per-chunk overhead of Python is lost in the hashing.
+DOWNLOAD_CHUNK = 1024 * 1024
+MAX_REDIRECTS = 5
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,27 @@ class ReleaseInfo:
     created_at: datetime | None
     published_at: datetime | None
     assets: list[AssetInfo]
+
+
+@dataclass(frozen=True)
+class CombinedStatus:
+    state: str
+    total_count: int
+    statuses: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    name: str
+    status: str
+    conclusion: str
+    html_url: str
+
+
+@dataclass(frozen=True)
+class FileAtRef:
+    text: str
+    html_url: str
 
 
 @dataclass(frozen=True)
@@ -330,6 +362,154 @@ class GitHubClient:
         with _translated("reading the token's user"):
             return self.gh.get_user().login
 
+    # Evidence for the release checklist ---------------------------------------
+
+    @property
+    def html_url(self) -> str:
+        """The repository's web address, for links next to evidence."""
+        with _translated(f"reading {self.project.repository}"):
+            return str(self.repo.html_url)
+
+    def file_at(self, path: str, ref: str) -> FileAtRef | None:
+        """A file's text at `ref` with its web address; None when absent."""
+        text = self.file_text(path, ref)
+        if text is None:
+            return None
+        return FileAtRef(text=text, html_url=f"{self.html_url}/blob/{ref}/{path}")
+
+    def tag_commit(self, tag: str) -> str | None:
+        """The commit a tag points at (annotated tags dereferenced), or None."""
+        path = f"{self._repo_path}/git/ref/tags/{tag}"
+        with _translated(f"reading the tag {tag}"):
+            try:
+                _, data = self.gh.requester.requestJsonAndCheck("GET", path)
+            except github.UnknownObjectException:
+                return None
+            target = data.get("object") or {}
+            # An annotated tag points at a tag object, which points at the commit.
+            for _ in range(3):
+                if target.get("type") != "tag":
+                    break
+                tag_path = f"{self._repo_path}/git/tags/{target['sha']}"
+                _, tag_data = self.gh.requester.requestJsonAndCheck("GET", tag_path)
+                target = tag_data.get("object") or {}
+        return target.get("sha") or None
+
+    def combined_status(self, sha: str) -> CombinedStatus:
+        path = f"{self._repo_path}/commits/{sha}/status"
+        with _translated(f"reading the status of {sha[:7]}"):
+            _, data = self.gh.requester.requestJsonAndCheck(
+                "GET", path, parameters={"per_page": 100}
+            )
+        statuses = [
+            {
+                "context": s.get("context") or "",
+                "state": s.get("state") or "",
+                "target_url": s.get("target_url") or "",
+            }
+            for s in data.get("statuses") or []
+        ]
+        return CombinedStatus(
+            state=data.get("state") or "",
+            total_count=int(data.get("total_count") or 0),
+            statuses=statuses,
+        )
+
+    def check_runs(self, sha: str) -> list[CheckRun]:
+        """Every check run on the commit; ChecksForbidden when the token may
+        not read them, which fine-grained tokens never may."""
+        path = f"{self._repo_path}/commits/{sha}/check-runs"
+        with _translated(f"reading the check runs of {sha[:7]}"):
+            try:
+                runs = list(self._paged(path, key="check_runs"))
+            except GithubException as exc:
+                if exc.status == 403 and not _is_rate_limit(exc):
+                    raise ChecksForbidden(
+                        "The GitHub token may not read check runs (a fine-grained "
+                        "token has no Checks permission; use a classic token or a "
+                        f"GitHub App with Checks: read). {_message(exc)}."
+                    )
+                raise
+        return [
+            CheckRun(
+                name=r.get("name") or "",
+                status=r.get("status") or "",
+                conclusion=r.get("conclusion") or "",
+                html_url=r.get("html_url") or "",
+            )
+            for r in runs
+        ]
+
+    @contextmanager
+    def open_asset(
+        self, asset_id: int, *, chunk_size: int = DOWNLOAD_CHUNK
+    ) -> Iterator[Iterator[bytes]]:
+        """A release asset's bytes as a stream of chunks.
+
+        The API answers with a redirect to a storage host. The token goes to
+        the API host only: a storage host must never see it (GitHub's answers
+        400 when it does). PyGithub's own download follows the redirect with
+        the token and refuses other hosts, so this speaks plain HTTP.
+        """
+        api = settings.GITHUB_API_URL.rstrip("/")
+        url = f"{api}{self._repo_path}/releases/assets/{asset_id}"
+        session = requests.Session()
+        headers = {
+            "Accept": "application/octet-stream",
+            "Authorization": f"Bearer {settings.GITHUB_TOKEN}",
+            "X-GitHub-Api-Version": "2022-11-28",
+        }
+        doing = f"downloading asset {asset_id}"
+        response: requests.Response | None = None
+        try:
+            for _ in range(MAX_REDIRECTS + 1):
+                trusted = _origin(url) == _origin(api)
+                try:
+                    response = session.get(
+                        url,
+                        headers=headers if trusted else {"Accept": "*/*"},
+                        auth=None if trusted else _NoAuth(),
+                        stream=True,
+                        allow_redirects=False,
+                        timeout=settings.GITHUB_TIMEOUT,
+                    )
+                except requests.Timeout:
+                    raise GitHubError(f"No answer in time while {doing}.")
+                except requests.ConnectionError:
+                    raise GitHubError(
+                        f"{urlsplit(url).netloc} cannot be reached ({doing})."
+                    )
+                if not response.is_redirect:
+                    break
+                url = urljoin(url, response.headers["Location"])
+                response.close()
+            else:
+                raise GitHubError(f"Too many redirects while {doing}.")
+            self._check_download(response, doing)
+            yield response.iter_content(chunk_size)
+        finally:
+            if response is not None:
+                response.close()
+            session.close()
+
+    @staticmethod
+    def _check_download(response: requests.Response, doing: str) -> None:
+        if response.status_code < 400:
+            return
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        limited = response.status_code == 429 or (
+            response.status_code == 403 and headers.get("x-ratelimit-remaining") == "0"
+        )
+        if limited:
+            raise RateLimited(
+                f"GitHub's rate limit is used up ({doing}).", _reset_time(headers)
+            )
+        excerpt = response.text[:200].strip().replace("\n", " ")
+        raise GitHubError(
+            f"{urlsplit(response.url).netloc} answered {response.status_code} "
+            f"while {doing}: {excerpt}"
+        )
+
     # Dispatching -------------------------------------------------------------
 
     def _workflow(self) -> Any:
@@ -515,6 +695,19 @@ class GitHubClient:
             download_url=data.get("browser_download_url", ""),
             digest=data.get("digest") or "",
         )
+
+
+class _NoAuth(requests.auth.AuthBase):
+    """No Authorization header at all, not even one from ~/.netrc."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
 def client_for(project: Project) -> GitHubClient:

@@ -229,8 +229,18 @@ class Release(models.Model):
         CONSOLE = "console", "started in the console"
         EXTERNAL = "external", "made outside the console"
 
+    class Checks(models.TextChoices):
+        """Where the release's verification (assets, images, checklist) is."""
+
+        IDLE = "idle", "not run yet"
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+
     IN_FLIGHT = [State.REQUESTED, State.DISPATCHED, State.RUNNING, State.BUILT]
     FINAL = [State.PUBLISHED, State.FAILED, State.CANCELLED]
+    # Releases whose images and tags exist and may be claimed by them.
+    SHIPPED = [State.DRAFT, State.PUBLISHED]
 
     # Which states each state may move to. Anything else is refused.
     TRANSITIONS: dict[str, set[str]] = {
@@ -301,6 +311,15 @@ class Release(models.Model):
     release_name = models.CharField(max_length=200, blank=True)
     notes = models.TextField(blank=True)
 
+    checks_state = models.CharField(
+        max_length=20, choices=Checks.choices, default=Checks.IDLE
+    )
+    checks_requested_at = models.DateTimeField(null=True, blank=True)
+    checks_started_at = models.DateTimeField(null=True, blank=True)
+    checks_finished_at = models.DateTimeField(null=True, blank=True)
+    # One verifier at a time; a verifier that died loses the lease.
+    checks_lease_until = models.DateTimeField(null=True, blank=True)
+
     created_at = models.DateTimeField(default=timezone.now)
     requested_at = models.DateTimeField(default=timezone.now)
     dispatched_at = models.DateTimeField(null=True, blank=True)
@@ -339,6 +358,7 @@ class Release(models.Model):
             ("edit_notes", "Can edit release notes"),
             ("override_checklist", "Can publish despite a failing checklist"),
             ("view_images", "Can see published images"),
+            ("run_checks", "Can re-run a release's checks"),
         ]
 
     def __str__(self) -> str:
@@ -381,9 +401,14 @@ class Release(models.Model):
         return self.state in self.IN_FLIGHT
 
     @property
+    def is_verifying(self) -> bool:
+        return self.checks_state in (self.Checks.QUEUED, self.Checks.RUNNING)
+
+    @property
     def follows_run(self) -> bool:
-        """Whether the page should keep polling for progress."""
-        return self.state in self.IN_FLIGHT
+        """Whether the page should keep polling for progress: the run, then
+        the verification of what it made."""
+        return self.state in self.IN_FLIGHT or self.is_verifying
 
     @property
     def failed_jobs(self) -> list[dict[str, Any]]:
@@ -424,6 +449,7 @@ class Artifact(models.Model):
 
     class Verification(models.TextChoices):
         PENDING = "pending"
+        VERIFYING = "verifying"
         VERIFIED = "verified"
         MISMATCH = "mismatch"
         MISSING = "missing"
@@ -448,6 +474,10 @@ class Artifact(models.Model):
     )
     verification_detail = models.TextField(blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
+    # Bytes hashed so far: the page shows progress while a download runs.
+    verified_bytes = models.BigIntegerField(default=0)
+    # The version in the chart's Chart.yaml, read while verifying it.
+    chart_version = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["kind", "name"]
@@ -459,6 +489,188 @@ class Artifact(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.size:
+            return 0
+        return min(100, int(self.verified_bytes * 100 / self.size))
+
+
+class CheckResult(models.Model):
+    """One item of a release's checklist as last computed, with its evidence."""
+
+    release = models.ForeignKey(
+        Release, on_delete=models.CASCADE, related_name="checks"
+    )
+    key = models.CharField(max_length=40)
+    position = models.PositiveSmallIntegerField(default=0)
+    name = models.CharField(max_length=200)
+    # None: not applicable to this release (e.g. no CHANGELOG is kept).
+    ok = models.BooleanField(null=True)
+    detail = models.TextField(blank=True)
+    link = models.URLField(max_length=500, blank=True)
+    # The evidence is still being produced (CI running): look again soon.
+    waiting = models.BooleanField(default=False)
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["release", "key"], name="one_check_per_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.release_id} {self.key} {self.ok}"
+
+
+class TagObservation(models.Model):
+    """What one image tag pointed at when last inspected, and whether that
+    is what it should point at."""
+
+    class Kind(models.TextChoices):
+        VERSION = "version", "version"
+        MINOR = "minor", "major.minor"
+        LATEST = "latest", "latest"
+        SHA = "sha", "commit"
+        OTHER = "other", "other"
+
+    class State(models.TextChoices):
+        VERIFIED = "verified", "verified"
+        DRIFTED = "drifted", "drifted"
+        MISSING = "missing", "missing"
+        RATE_LIMITED = "rate_limited", "rate-limited"
+        ORPHAN = "orphan", "orphan"
+
+    # Version and commit tags must never move once recorded.
+    PINNED = (Kind.VERSION, Kind.SHA)
+    PROBLEMS = (State.DRIFTED, State.MISSING, State.RATE_LIMITED, State.ORPHAN)
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="tag_observations"
+    )
+    image = models.CharField(max_length=200)
+    repository = models.CharField(max_length=300)
+    tag = models.CharField(max_length=128)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    release = models.ForeignKey(
+        Release,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tag_observations",
+    )
+    digest = models.CharField(max_length=100, blank=True)
+    media_type = models.CharField(max_length=120, blank=True)
+    # [{"platform": "linux/amd64", "digest": "sha256:…", "size": 31000000}]
+    platforms = models.JSONField(default=list, blank=True)
+    attestations = models.PositiveSmallIntegerField(default=0)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+    observed_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices)
+    detail = models.TextField(blank=True)
+    # Amber, not red: a size outside the project's budget.
+    size_warning = models.CharField(max_length=300, blank=True)
+
+    # What the tag pointed at when its release was verified or published.
+    baseline_digest = models.CharField(max_length=100, blank=True)
+    baseline_platforms = models.JSONField(default=list, blank=True)
+    baseline_at = models.DateTimeField(null=True, blank=True)
+    baseline_reason = models.CharField(max_length=20, blank=True)
+    # A changed digest read soon after a push waits for a second reading.
+    suspect_digest = models.CharField(max_length=100, blank=True)
+    suspect_since = models.DateTimeField(null=True, blank=True)
+    # {"from": digest, "to": digest, "classification": "...", "at": iso}
+    drift = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["image", "-pushed_at", "tag"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "repository", "tag"], name="one_observation_per_tag"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository}:{self.tag} {self.state}"
+
+    @property
+    def short_digest(self) -> str:
+        return self.digest.removeprefix("sha256:")[:12]
+
+    @property
+    def total_size(self) -> int:
+        return sum(int(p.get("size") or 0) for p in self.platforms)
+
+
+class TagRecord(models.Model):
+    """History of a tag's digests: when verified, when published, when it
+    drifted or moved. Rows are only ever added."""
+
+    class Reason(models.TextChoices):
+        VERIFIED = "verified"
+        PUBLISHED = "published"
+        DRIFTED = "drifted"
+        MOVED = "moved"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    release = models.ForeignKey(
+        Release, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    repository = models.CharField(max_length=300)
+    tag = models.CharField(max_length=128)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    digest = models.CharField(max_length=100, blank=True)
+    platforms = models.JSONField(default=list, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-recorded_at", "-pk"]
+        indexes = [models.Index(fields=["repository", "tag"])]
+
+    def __str__(self) -> str:
+        return f"{self.repository}:{self.tag} {self.reason} {self.digest[:19]}"
+
+
+class CachedManifest(models.Model):
+    """Manifests by digest. Content-addressed, so kept forever: a digest
+    seen once is never fetched again (each GET counts on Docker Hub)."""
+
+    digest = models.CharField(max_length=100, unique=True)
+    media_type = models.CharField(max_length=120)
+    body = models.BinaryField()
+    fetched_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.digest
+
+
+class RegistryStatus(models.Model):
+    """The registry's rate limit as its last answers told it."""
+
+    registry = models.CharField(max_length=300, unique=True)
+    limit = models.IntegerField(null=True, blank=True)
+    remaining = models.IntegerField(null=True, blank=True)
+    window_seconds = models.IntegerField(null=True, blank=True)
+    observed_at = models.DateTimeField(null=True, blank=True)
+    # After a 429 nothing is asked until then; each 429 in a row doubles it.
+    limited_until = models.DateTimeField(null=True, blank=True)
+    limited_count = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    # One inspection of the registry's tags at a time, so an audit and a
+    # release's verification never write over each other's findings.
+    inspecting_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "registry statuses"
+
+    def __str__(self) -> str:
+        return self.registry
+
+    def is_limited(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return self.limited_until is not None and self.limited_until > now
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):

@@ -18,6 +18,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "edit_notes",
         "view_images",
         "view_release",
+        "run_checks",
     ],
     REVIEWERS: ["edit_notes", "view_release"],
     AUDITORS: ["view_auditevent", "view_images", "view_release"],

@@ -11,6 +11,7 @@ from django_q.tasks import async_task
 from releases import actions
 from releases.ghclient import GitHubError, RateLimited
 from releases.models import Heartbeat, Project, Release
+from releases.registry import RegistryError
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,32 @@ def follow_release(release_id: int) -> str:
     return "continued"
 
 
+def verify_release(release_id: int) -> str:
+    """Verify assets and images and compute the checklist, waiting a while
+    for CI on the release commit; the periodic sync looks again later."""
+    wait = min(settings.CHECKS_CI_WAIT_SECONDS, max(settings.TASK_TIMEOUT - 120, 0))
+    try:
+        release = actions.verify_release(release_id, wait_for_ci=wait)
+    except RateLimited as exc:
+        logger.warning("Checks of release %s postponed: %s", release_id, exc)
+        return "rate limited"
+    return release.checks_state
+
+
+def audit_images() -> str:
+    """Every few minutes: inspect every image tag, alarm on released ones
+    that changed."""
+    for project in Project.objects.all():
+        try:
+            outcome = actions.audit_images(project)
+        except RegistryError as exc:
+            logger.warning("Image audit of %s failed: %s", project, exc)
+            continue
+        if outcome.rate_limited:
+            return "rate limited"
+    return "done"
+
+
 def sync() -> None:
     """Every minute: beat, import outside releases, and re-drive lost work."""
     Heartbeat.beat()
@@ -72,11 +99,27 @@ def sync() -> None:
             async_task("releases.tasks.dispatch_release", release_id, group="releases")
         for release_id in work["follow"]:
             async_task("releases.tasks.follow_release", release_id, group="releases")
+        for release_id in actions.checks_needing_work(project):
+            async_task("releases.tasks.verify_release", release_id, group="releases")
+        _refresh_drafts(project)
     logger.debug("Sync done at %s", timezone.now())
 
 
+def _refresh_drafts(project: Project) -> None:
+    """A draft's checklist waiting on CI goes green (or red) by itself."""
+    drafts = Release.objects.filter(
+        project=project, state=Release.State.DRAFT, checks_state=Release.Checks.DONE
+    )
+    for release in drafts.filter(checks__waiting=True).distinct():
+        try:
+            actions.refresh_waiting_checks(release)
+        except GitHubError as exc:
+            logger.warning("Checks of release %s not refreshed: %s", release.pk, exc)
+
+
 def ensure_schedules(**kwargs: Any) -> None:
-    """The periodic sync: heartbeat, outside releases, lost work."""
+    """The periodic sync (heartbeat, outside releases, lost work) and the
+    periodic inspection of every image tag."""
     from django_q.models import Schedule
 
     Schedule.objects.update_or_create(
@@ -85,6 +128,15 @@ def ensure_schedules(**kwargs: Any) -> None:
             "func": "releases.tasks.sync",
             "schedule_type": Schedule.MINUTES,
             "minutes": 1,
+            "repeats": -1,
+        },
+    )
+    Schedule.objects.update_or_create(
+        name="avika-images",
+        defaults={
+            "func": "releases.tasks.audit_images",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": settings.IMAGE_AUDIT_MINUTES,
             "repeats": -1,
         },
     )

@@ -22,11 +22,18 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRefresh, HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
-from releases import display
+from releases import actions, checklist, display
 from releases.actions import ReleaseRefused, request_release
 from releases.forms import ReleaseForm
 from releases.ghclient import GitHubError, client_for, recent_release_context
-from releases.models import Heartbeat, Project, Release
+from releases.models import (
+    Heartbeat,
+    Project,
+    RegistryStatus,
+    Release,
+    TagObservation,
+)
+from releases.registry import registry_url
 
 # The worker beats every minute or so; twice that and more means it is gone.
 WORKER_SILENT_AFTER = timedelta(minutes=3)
@@ -101,20 +108,59 @@ def release_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     )
     queryset = Release.objects.select_related("project", "requested_by")
     release = get_object_or_404(queryset, pk=pk)
-    jobs = display.run_jobs(release.run_jobs)
-    run_state = display.run_state(release.run_status, release.run_conclusion)
-    context = {
-        "release": release,
-        "jobs": jobs,
-        "failed_job": next((job for job in jobs if job.state == "failed"), None),
-        "run_state": run_state if release.run_status else "",
-        "artifacts": list(release.artifacts.all()),
-    }
+    context = _release_context(request, release)
     if not wants_fragment(request):
         return render(request, "releases/release.html", context)
     page = "releases/release.html#live"
     fragment = render(request, page, context | {"fragment": True})
     return keep_polling_while(release.follows_run, fragment)
+
+
+def _release_context(request: HttpRequest, release: Release) -> dict[str, Any]:
+    jobs = display.run_jobs(release.run_jobs)
+    run_state = display.run_state(release.run_status, release.run_conclusion)
+    artifacts = list(release.artifacts.all())
+    items = checklist.latest(release)
+    tags = display.release_tags(
+        release.project, list(TagObservation.objects.filter(release=release))
+    )
+    return {
+        "release": release,
+        "jobs": jobs,
+        "failed_job": next((job for job in jobs if job.state == "failed"), None),
+        "run_state": run_state if release.run_status else "",
+        "artifacts": artifacts,
+        "checks": items,
+        "checks_summary": display.checks_summary(items, release.is_verifying),
+        "assets_done": sum(a.verification not in display.UNFINISHED for a in artifacts),
+        "image_tags": display.group_by_image(tags),
+        "drifted": [t for t in tags if t.state == TagObservation.State.DRIFTED],
+        "can_rerun": request.user.has_perm("releases.run_checks")
+        and release.state in Release.SHIPPED,
+    }
+
+
+@login_required
+@require_http_methods(["POST"])
+def rerun_checks(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    require_perm(
+        request, "releases.run_checks", "Re-running checks needs the Maintainers role."
+    )
+    release = get_object_or_404(Release.objects.select_related("project"), pk=pk)
+    try:
+        queued = actions.request_checks(release=release, user=request.user)
+    except ReleaseRefused as exc:
+        messages.error(request, str(exc))
+        return redirect(release)
+    release.refresh_from_db()
+    if wants_fragment(request):
+        context = _release_context(request, release) | {"fragment": True}
+        return render(request, "releases/release.html#live", context)
+    if queued:
+        messages.success(request, f"Checks of {release.tag} queued.")
+    else:
+        messages.info(request, f"The checks of {release.tag} are already running.")
+    return redirect(release)
 
 
 @login_required
@@ -190,6 +236,9 @@ def system(request: HttpRequest) -> HttpResponse:
         context["heartbeat"] is not None
         and timezone.now() - context["heartbeat"] < WORKER_SILENT_AFTER
     )
+    context["registry_status"] = RegistryStatus.objects.order_by("-observed_at").first()
+    if project is not None:
+        context["registry_url"] = registry_url(project.registry)
     if project is not None:
         try:
             context["connection"] = client_for(project).connection_info()
@@ -206,3 +255,63 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception:
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+SORTS = {
+    "problems": "problems first",
+    "newest": "newest push first",
+    "tag": "tag",
+    "size": "largest first",
+}
+
+
+@login_required
+@require_GET
+def images_page(request: HtmxHttpRequest) -> HttpResponse:
+    require_perm(
+        request,
+        "releases.view_images",
+        "Seeing images needs the Auditors or Maintainers role.",
+    )
+    project = Project.objects.first()
+    rows = list(
+        TagObservation.objects.filter(project=project).select_related("release")
+    )
+    filters = display.ImageFilters.from_query(request.GET, SORTS)
+    shown = [row for row in rows if filters.matches(row)]
+    groups = display.image_groups(project, shown, sort=filters.sort) if project else []
+    problems = display.count_problems(rows)
+    context = {
+        "project": project,
+        "groups": groups,
+        "rows_total": len(rows),
+        "rows_shown": len(shown),
+        "filters": filters,
+        "sorts": SORTS,
+        "states": TagObservation.State.choices,
+        "image_names": project.image_names if project else [],
+        "problems": problems,
+        "attention": display.problem_words(problems),
+        "registry_status": RegistryStatus.objects.order_by("-observed_at").first(),
+        "audit_minutes": settings.IMAGE_AUDIT_MINUTES,
+        "charts": display.size_charts(project, rows) if project else [],
+    }
+    if wants_fragment(request):
+        fragment = context | {"fragment": True}
+        return render(request, "releases/images.html#image-list", fragment)
+    return render(request, "releases/images.html", context)
+
+
+@login_required
+@require_http_methods(["POST"])
+def inspect_images(request: HtmxHttpRequest) -> HttpResponse:
+    require_perm(
+        request,
+        "releases.view_images",
+        "Inspecting images needs the Auditors or Maintainers role.",
+    )
+    actions.request_image_audit(user=request.user)
+    messages.success(
+        request, "Inspection queued: every tag is read again in the background."
+    )
+    return redirect("images")

@@ -2,9 +2,15 @@
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.servers.basehttp import WSGIRequestHandler
 
 from releases.models import Project
 from releases.roles import AUDITORS, MAINTAINERS, REVIEWERS
+
+# The live server writes a response's headers and body in separate sends;
+# with Nagle's algorithm on, each answer then waits ~40 ms for a delayed ACK.
+# The console talks to its sandbox hundreds of times per test.
+WSGIRequestHandler.disable_nagle_algorithm = True
 
 
 def _member(username: str, group: str | None) -> User:
@@ -35,6 +41,9 @@ def github_sandbox(live_server, settings, monkeypatch):
 
     settings.GITHUB_API_URL = f"{live_server.url}/sandbox/github"
     settings.GITHUB_TOKEN = "sandbox-token"
+    settings.REGISTRY_URL = f"{live_server.url}/sandbox/registry"
+    settings.DOCKERHUB_API_URL = f"{live_server.url}/sandbox/hub"
+    settings.CHECKS_CI_WAIT_SECONDS = 5
     settings.SANDBOX_RUN_SECONDS = 0
     settings.RUN_POLL_SECONDS = 0
     settings.GITHUB_TIMEOUT = 3

@@ -385,8 +385,9 @@ def test_release_page_queries_do_not_grow_with_assets(
     for n in range(count):
         Artifact.objects.create(release=release, name=f"asset-{n}", size=n)
     client.force_login(maintainer)
-    # session, user, user and group permissions, release, artifacts
-    with django_assert_num_queries(6):
+    # session, user, user and group permissions, release, artifacts,
+    # checklist, image tags
+    with django_assert_num_queries(8):
         client.get(release.get_absolute_url())
 
 

@@ -35,3 +35,35 @@ def reltime(value: datetime | None, empty: str = "—") -> SafeString:
     return format_html(
         '<time datetime="{}" title="{}">{}</time>', value.isoformat(), exact, words
     )
+
+
+@register.filter
+def mb(size: int | None) -> str:
+    """A compressed image size in MB (10^6 bytes, as the budgets are)."""
+    return display.size_mb(size)
+
+
+@register.filter
+def short_digest(digest: str) -> str:
+    return digest.removeprefix("sha256:")[:12] if digest else ""
+
+
+@register.filter
+def check_state(item: object) -> str:
+    return display.item_state(item)  # type: ignore[arg-type]
+
+
+@register.filter
+def hours(seconds: int) -> str:
+    """21600 -> '6 hours': rate-limit windows are whole hours or minutes."""
+    if seconds % 3600 == 0:
+        count = seconds // 3600
+        return "hour" if count == 1 else f"{count} hours"
+    minutes = max(seconds // 60, 1)
+    return "minute" if minutes == 1 else f"{minutes} minutes"
+
+
+@register.filter
+def parse_iso(value: str) -> datetime | None:
+    """An ISO 8601 time stored in JSON, as a datetime for `reltime`."""
+    return display.parse_time(value)

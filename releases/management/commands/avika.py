@@ -6,16 +6,17 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from releases import actions
+from releases import actions, checklist
 from releases.forms import ReleaseForm
 from releases.ghclient import GitHubError, client_for
-from releases.models import Project, Release
+from releases.models import Project, Release, TagObservation
 from releases.planning import BUMP_FIELD, PRERELEASE_FIELD, InputRoles
+from releases.registry import RegistryError
 from releases.versioning import BUMPS
 
 
 class Command(BaseCommand):
-    help = "Avika Console actions: sync, release."
+    help = "Avika Console actions: sync, release, verify, images."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -37,11 +38,37 @@ class Command(BaseCommand):
             default=3600,
             help="seconds to wait at most (with --wait)",
         )
+        verify = sub.add_parser(
+            "verify",
+            help="Verify a release (assets, images, checklist) and print the checklist.",
+        )
+        verify.add_argument("version", help="e.g. 1.111.0")
+        verify.add_argument("--project", help="owner/name (default: the only project)")
+        verify.add_argument("--json", action="store_true", help="print JSON")
+        verify.add_argument(
+            "--stored",
+            action="store_true",
+            help="show the checklist as last computed, without running it",
+        )
+        image_list = sub.add_parser(
+            "images", help="Every image tag with digest, platforms, sizes and state."
+        )
+        image_list.add_argument(
+            "--project", help="owner/name (default: the only project)"
+        )
+        image_list.add_argument("--json", action="store_true", help="print JSON")
+        image_list.add_argument(
+            "--refresh", action="store_true", help="inspect the registry first"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         project = self._project(options.get("project"))
         if options["action"] == "sync":
             self._sync(project)
+        elif options["action"] == "verify":
+            self._verify(project, options)
+        elif options["action"] == "images":
+            self._images(project, options)
         else:
             self._release(project, options)
 
@@ -157,3 +184,105 @@ class Command(BaseCommand):
             self.stdout.write(release.failure_reason)
         for name in assets:
             self.stdout.write(f"  {name}")
+
+    # Verifying ---------------------------------------------------------------
+
+    def _verify(self, project: Project, options: dict[str, Any]) -> None:
+        version = str(options["version"]).removeprefix(project.tag_prefix)
+        release = self._find_release(project, version)
+        if not options["stored"] or not checklist.latest(release):
+            self._run_checks(release)
+        items = checklist.latest(release)
+        if options["json"]:
+            payload = {
+                "version": release.version,
+                "items": [
+                    {"name": i.name, "ok": i.ok, "detail": i.detail} for i in items
+                ],
+            }
+            self.stdout.write(json.dumps(payload))
+        else:
+            self.stdout.write(f"{release.tag} ({release.state})")
+            for item in items:
+                mark = {True: "✓", False: "✕", None: "–"}[item.ok]
+                self.stdout.write(f"{mark} {item.name}")
+                self.stdout.write(f"    {item.detail}")
+            failing = sum(item.ok is False for item in items)
+            if failing:
+                self.stdout.write(f"{failing} of {len(items)} checks fail.")
+            else:
+                self.stdout.write(f"All {len(items)} checks pass.")
+        if not checklist.passes(release):
+            raise SystemExit(1)
+
+    def _find_release(self, project: Project, version: str) -> Release:
+        shipped = Release.objects.filter(project=project, state__in=Release.SHIPPED)
+        release = shipped.filter(version=version).first()
+        if release is None:
+            try:
+                actions.sync_project(project)  # perhaps made outside the console
+            except GitHubError as exc:
+                raise CommandError(str(exc))
+            release = shipped.filter(version=version).first()
+        if release is None:
+            raise CommandError(
+                f"No draft or published release {version} of {project.repository}."
+            )
+        return release
+
+    def _run_checks(self, release: Release) -> None:
+        """Verify right here: a worker may not be running."""
+        Release.objects.filter(pk=release.pk).exclude(
+            checks_state=Release.Checks.RUNNING
+        ).update(checks_state=Release.Checks.QUEUED)
+        try:
+            verified = actions.verify_release(release.pk)
+        except GitHubError as exc:
+            raise CommandError(str(exc))
+        if verified.checks_state != Release.Checks.DONE:
+            raise CommandError(
+                f"{release.tag} is being verified elsewhere right now; try again soon."
+            )
+
+    def _images(self, project: Project, options: dict[str, Any]) -> None:
+        rows = TagObservation.objects.filter(project=project)
+        if options["refresh"] or not rows.exists():
+            try:
+                actions.audit_images(project)
+            except RegistryError as exc:
+                raise CommandError(str(exc))
+        ordered = rows.select_related("release").order_by(
+            "image", "-pushed_at", "-observed_at", "tag"
+        )
+        if options["json"]:
+            self.stdout.write(json.dumps([self._image_json(row) for row in ordered]))
+            return
+        for row in ordered:
+            platforms = ", ".join(
+                f"{p['platform']} {int(p['size']) / 1_000_000:.1f} MB"
+                for p in row.platforms
+            )
+            release = row.release.tag if row.release else "-"
+            self.stdout.write(
+                f"{row.image}:{row.tag}\t{row.state}\t{row.digest or '-'}\t"
+                f"{release}\t{platforms or '-'}"
+            )
+            if row.state != TagObservation.State.VERIFIED and row.detail:
+                self.stdout.write(f"    {row.detail}")
+
+    @staticmethod
+    def _image_json(row: TagObservation) -> dict[str, Any]:
+        return {
+            "image": row.image,
+            "repository": row.repository,
+            "tag": row.tag,
+            "kind": row.kind,
+            "digest": row.digest,
+            "platforms": row.platforms,
+            "pushed_at": row.pushed_at.isoformat() if row.pushed_at else None,
+            "observed_at": row.observed_at.isoformat() if row.observed_at else None,
+            "release": row.release.version if row.release else None,
+            "state": row.state,
+            "detail": row.detail,
+            "size_warning": row.size_warning,
+        }
