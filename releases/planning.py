@@ -135,7 +135,8 @@ def plan_release(context: ReleaseContext, choices: dict[str, Any]) -> Plan:
             )
         why = f"auto: conventional commits since {since} ask for {bump}"
     if bump not in BUMPS:
-        return Plan(inputs=inputs, problem=f"Choose a bump: {', '.join(BUMPS)}.")
+        offered = roles.bump.options if roles.bump and roles.bump.options else BUMPS
+        return Plan(inputs=inputs, problem=f"Choose a bump: {', '.join(offered)}.")
     try:
         target = next_version(current, bump, suffix_choice)
         suffix = validate_prerelease(suffix_choice)

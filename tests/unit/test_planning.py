@@ -76,3 +76,9 @@ def test_auto_after_a_prerelease_counts_commits_since_the_last_stable_tag():
     )
     plan = plan_release(ctx, {"bump_type": "auto", "prerelease": ""})
     assert plan.version == "1.111.0"
+
+
+def test_a_missing_bump_names_every_choice_the_workflow_offers():
+    plan = plan_release(context(), {"bump_type": ""})
+    assert not plan.ok
+    assert plan.problem == "Choose a bump: auto, patch, minor, major."
