@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "avika_console.middleware.HtmxSignInRedirect",
 ]
 
 ROOT_URLCONF = "avika_console.urls"
