@@ -159,18 +159,21 @@ def test_pages_need_sign_in(client, db):
         assert response["Location"].startswith(reverse("login"))
 
 
-
 def test_signed_out_poll_sends_the_whole_page_to_sign_in(client, db):
     """A session that ends while a release page polls must not swap the
     sign-in form into the page: htmx is told to load the sign-in page, which
     brings the reader back to where they were."""
     response = client.get(
         "/releases/7/",
-        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/releases/7/"},
+        headers={
+            "HX-Request": "true",
+            "HX-Current-URL": "http://testserver/releases/7/",
+        },
     )
     assert response.status_code == 200
     assert response["HX-Redirect"] == f"{reverse('login')}?next=/releases/7/"
     assert response.content == b""
+
 
 # Dashboard -------------------------------------------------------------------
 
