@@ -47,7 +47,12 @@ class RateLimited(GitHubError):
         self.reset_at = reset_at
 
 
-class AmbiguousDispatch(GitHubError):
+class AmbiguousWrite(GitHubError):
+    """A write may or may not have taken effect (timeout, 5xx): read the
+    effect back before anything is sent again."""
+
+
+class AmbiguousDispatch(AmbiguousWrite):
     """The dispatch may or may not have started a run (timeout, 5xx)."""
 
 
@@ -669,6 +674,64 @@ class GitHubClient:
                 assets = [self._asset_info(a) for a in self._paged(f"{path}/assets")]
                 info = dataclasses.replace(info, assets=assets)
         return info
+
+    def update_release(
+        self,
+        release_id: int,
+        *,
+        body: str,
+        draft: bool,
+        prerelease: bool,
+        make_latest: bool,
+    ) -> ReleaseInfo:
+        """PATCH a release, once, with every field that decides what it
+        becomes stated: PyGithub's update_release would send draft=false and
+        prerelease=false for a plain notes edit, and GitHub's make_latest
+        defaults to true.
+
+        Raises AmbiguousWrite when the outcome is unknown (timeout, 5xx):
+        the caller reads the release back before any new attempt.
+        """
+        path = f"{self._repo_path}/releases/{release_id}"
+        payload = {
+            "body": body,
+            "draft": draft,
+            "prerelease": prerelease,
+            "make_latest": "true" if make_latest else "false",
+        }
+        doing = f"updating release {release_id}"
+        try:
+            _, data = self.gh.requester.requestJsonAndCheck(
+                "PATCH", path, input=payload
+            )
+        except github.GithubException as exc:
+            if exc.status >= 500:
+                raise AmbiguousWrite(f"{_message(exc)} (while {doing}).")
+            with _translated(doing):
+                raise
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise AmbiguousWrite(
+                f"GitHub did not answer in time ({type(exc).__name__}) while {doing}."
+            )
+        return self._release_info(data)
+
+    def generate_notes(
+        self, tag_name: str, *, previous_tag_name: str | None, target: str = ""
+    ) -> str:
+        """GitHub's generated notes for `tag_name` since `previous_tag_name`.
+
+        The previous tag is always chosen by the caller: GitHub's own pick
+        is often a pre-release in between.
+        """
+        payload: dict[str, Any] = {"tag_name": tag_name}
+        if previous_tag_name:
+            payload["previous_tag_name"] = previous_tag_name
+        if target:
+            payload["target_commitish"] = target
+        path = f"{self._repo_path}/releases/generate-notes"
+        with _translated(f"generating notes for {tag_name}"):
+            _, data = self.gh.requester.requestJsonAndCheck("POST", path, input=payload)
+        return str(data.get("body") or "")
 
     @classmethod
     def _release_info(cls, data: dict[str, Any]) -> ReleaseInfo:

@@ -19,8 +19,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "view_images",
         "view_release",
         "run_checks",
+        "approve_release",
     ],
-    REVIEWERS: ["edit_notes", "view_release"],
+    REVIEWERS: ["edit_notes", "view_release", "approve_release"],
     AUDITORS: ["view_auditevent", "view_images", "view_release"],
 }
 
