@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from releases import audit, checklist, images, verification
+from releases import audit, checklist, images, notes, verification
 from releases.ghclient import (
     AmbiguousDispatch,
     GitHubClient,
@@ -360,12 +360,12 @@ def _store_release_info(release: Release, info: ReleaseInfo) -> None:
         "github_release_id": info.id,
         "github_release_url": info.html_url,
         "release_name": info.name,
-        "notes": info.body,
     }
     if SHA_RE.match(info.target_commitish):
         fields["commit_sha"] = info.target_commitish
     Release.objects.filter(pk=release.pk).update(**fields)
     release.refresh_from_db()
+    notes.adopt_github_body(release, info.body)
     sync_artifacts(release, info)
 
 
