@@ -26,3 +26,43 @@ def record(
         release=release,
         details=details,
     )
+
+
+def record_sign_in(
+    sender: Any, request: Any = None, user: Any = None, **kw: Any
+) -> None:
+    record("auth.signed_in", actor=user, target=user.get_username(), **_origin(request))
+
+
+def record_sign_out(
+    sender: Any, request: Any = None, user: Any = None, **kw: Any
+) -> None:
+    if user is not None:
+        record("auth.signed_out", actor=user, target=user.get_username())
+
+
+def record_sign_in_failure(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kw: Any
+) -> None:
+    # Django has already masked the password in `credentials`; only the
+    # name typed is kept.
+    username = str(credentials.get("username") or "")[:150]
+    record("auth.sign_in_failed", target=username, **_origin(request))
+
+
+def record_refusal(request: Any, reason: str) -> None:
+    """An account tried something its role does not allow."""
+    user = getattr(request, "user", None)
+    record(
+        "permission.denied",
+        actor=user,
+        target=request.path[:200],
+        method=request.method,
+        reason=reason,
+    )
+
+
+def _origin(request: Any) -> dict[str, str]:
+    if request is None:
+        return {}
+    return {"ip": request.META.get("REMOTE_ADDR", "")}

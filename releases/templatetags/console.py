@@ -1,5 +1,6 @@
 """Template helpers for the console's pages: state colours and times."""
 
+import json
 from datetime import datetime, timedelta
 
 from django import template
@@ -67,3 +68,9 @@ def hours(seconds: int) -> str:
 def parse_iso(value: str) -> datetime | None:
     """An ISO 8601 time stored in JSON, as a datetime for `reltime`."""
     return display.parse_time(value)
+
+
+@register.filter
+def compact_json(value: object) -> str:
+    """Audit details on one line, keys sorted; escaped by the template."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from releases import actions, checklist
+from releases import actions, auditlog, checklist
 from releases.forms import ReleaseForm
 from releases.ghclient import GitHubError, client_for
 from releases.models import Project, Release, TagObservation
@@ -16,7 +16,7 @@ from releases.versioning import BUMPS
 
 
 class Command(BaseCommand):
-    help = "Avika Console actions: sync, release, verify, images."
+    help = "Avika Console actions: sync, release, verify, images, audit."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -61,7 +61,25 @@ class Command(BaseCommand):
             "--refresh", action="store_true", help="inspect the registry first"
         )
 
+        trail = sub.add_parser(
+            "audit", help="Print the audit log (oldest first) as CSV or JSON."
+        )
+        trail.add_argument("--since", help="from this day on (YYYY-MM-DD)")
+        trail.add_argument("--until", help="up to and including this day")
+        # dest: "action" is the subcommand's own.
+        trail.add_argument(
+            "--action",
+            dest="event_action",
+            help="only this action, e.g. release.published",
+        )
+        trail.add_argument("--actor", help="only this user name (system: the console)")
+        trail.add_argument("--release", help="only this release's version")
+        trail.add_argument("--format", choices=["csv", "json"], default="csv")
+
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "audit":
+            self._audit(options)
+            return
         project = self._project(options.get("project"))
         if options["action"] == "sync":
             self._sync(project)
@@ -269,6 +287,33 @@ class Command(BaseCommand):
             )
             if row.state != TagObservation.State.VERIFIED and row.detail:
                 self.stdout.write(f"    {row.detail}")
+
+    def _audit(self, options: dict[str, Any]) -> None:
+        given = {
+            "since": options.get("since"),
+            "until": options.get("until"),
+            "action": options.get("event_action"),
+            "actor": options.get("actor"),
+        }
+        params = {name: value for name, value in given.items() if value}
+        if options.get("release"):
+            found = Release.objects.filter(version=options["release"]).first()
+            if found is None:
+                raise CommandError(f"No release {options['release']} is known.")
+            params["release"] = str(found.pk)
+        filters = auditlog.filtered(params)
+        if filters.is_bound and not filters.is_valid():
+            problems = "; ".join(
+                f"--{name}: {' '.join(errors)}"
+                for name, errors in filters.errors.items()
+            )
+            raise CommandError(problems)
+        events = auditlog.stream(filters.qs.order_by("created_at", "pk"))
+        write = (
+            auditlog.json_chunks if options["format"] == "json" else auditlog.csv_lines
+        )
+        for chunk in write(events):
+            self.stdout.write(chunk, ending="")
 
     @staticmethod
     def _image_json(row: TagObservation) -> dict[str, Any]:
