@@ -9,20 +9,13 @@ from playwright.sync_api import expect
 
 from releases import audit
 from releases.models import Release
-from tests.test_views import FakeGitHub
+from tests.test_views import github  # noqa: F401 (the dashboard's VERSION, offline)
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(autouse=True)
-def github(monkeypatch) -> FakeGitHub:
-    fake = FakeGitHub()
-    monkeypatch.setattr("releases.views.client_for", lambda project: fake)
-    return fake
-
-
 def test_auditor_filters_the_log_and_downloads_the_csv(
-    page, sign_in, shoot, auditor, maintainer, reviewer, project
+    page, sign_in, shoot, auditor, maintainer, reviewer, project, github
 ):
     release = Release.objects.create(
         project=project, version="1.111.0", tag="v1.111.0", state="draft"
