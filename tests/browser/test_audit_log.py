@@ -11,11 +11,11 @@ from releases import audit
 from releases.models import Release
 from tests.test_views import github  # noqa: F401 (the dashboard's VERSION, offline)
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("github")]
 
 
 def test_auditor_filters_the_log_and_downloads_the_csv(
-    page, sign_in, shoot, auditor, maintainer, reviewer, project, github
+    page, sign_in, shoot, auditor, maintainer, reviewer, project
 ):
     release = Release.objects.create(
         project=project, version="1.111.0", tag="v1.111.0", state="draft"
