@@ -232,10 +232,11 @@ def regenerate_notes(*, release: Release, user: User) -> NotesRevision | None:
     revision. Raises GitHubError (in words) when GitHub cannot say."""
     _refuse_unless_editable(release)
     client = client_for(release.project)
+    # Only a tag that exists can start the range: GitHub's tags, less the
+    # ones of versions that never shipped.
+    candidates = client.tag_names() - abandoned_tags(release)
     previous = previous_tag(
-        release.version,
-        known_tags(release) | client.tag_names(),
-        prefix=release.project.tag_prefix,
+        release.version, candidates, prefix=release.project.tag_prefix
     )
     body = client.generate_notes(
         release.tag, previous_tag_name=previous, target=release.commit_sha
@@ -250,14 +251,15 @@ def regenerate_notes(*, release: Release, user: User) -> NotesRevision | None:
     return revision
 
 
-def known_tags(release: Release) -> set[str]:
-    """The tags of the project's other releases that exist (or will) on
-    GitHub: drafts under review and published ones."""
-    versions = (
-        Release.objects.filter(project_id=release.project_id, state__in=EDITABLE)
-        .exclude(pk=release.pk)
-        .values_list("version", flat=True)
-    )
+def abandoned_tags(release: Release) -> set[str]:
+    """Tags of versions the console tried and never shipped (the run failed
+    after tagging, or the draft was deleted): notes do not start there."""
+    project_releases = Release.objects.filter(project_id=release.project_id)
+    shipped = project_releases.filter(state__in=EDITABLE).values("version")
+    tried = project_releases.filter(
+        state__in=[Release.State.FAILED, Release.State.CANCELLED]
+    ).exclude(version__in=shipped)
+    versions = tried.values_list("version", flat=True)
     return {release.project.tag_for(v) for v in versions}
 
 
