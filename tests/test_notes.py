@@ -65,6 +65,18 @@ def test_render_keeps_safe_links_with_rel():
     assert 'rel="noopener noreferrer"' in html
 
 
+def test_render_links_bare_addresses_like_github():
+    html = render_markdown(
+        "* gateway by @hellodk in https://github.com/hellodk/avika/pull/12\n\n"
+        "**Full Changelog**: https://github.com/o/r/compare/v1.0.0...v1.1.0.\n\n"
+        "`https://in.code` [named](https://named.example)"
+    )
+    assert '<a href="https://github.com/hellodk/avika/pull/12"' in html
+    assert '<a href="https://github.com/o/r/compare/v1.0.0...v1.1.0"' in html
+    assert "<code>https://in.code</code>" in html
+    assert html.count("https://named.example") == 1
+
+
 # Pages and roles -----------------------------------------------------------
 
 

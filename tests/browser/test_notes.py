@@ -97,3 +97,32 @@ def test_second_of_two_reviewers_saving_the_same_notes_sees_the_conflict(
     page.get_by_role("button", name="Keep mine").click()
     expect(page.get_by_text("Saved revision 3.")).to_be_visible()
     assert notes.current_revision(draft).body == "Rene's notes: agent reconnects."
+
+
+def test_auditor_reads_rendered_notes_without_any_editing_control(
+    page, sign_in, shoot, auditor, draft
+):
+    sign_in("aude")
+    page.goto(draft.get_absolute_url())
+    notes_section = page.locator("#notes")
+    expect(notes_section.get_by_role("heading", name="What's Changed")).to_be_visible()
+    expect(notes_section.get_by_role("link", name="pull/12")).to_have_count(0)
+    expect(page.locator("textarea")).to_have_count(0)
+    expect(page.get_by_role("button", name="Regenerate from GitHub")).to_have_count(0)
+    expect(page.get_by_role("button", name="Save notes")).to_have_count(0)
+    shoot("notes-read-only")
+
+
+def test_a_published_release_whose_push_fails_offers_push_again(
+    page, sign_in, shoot, github_sandbox, maintainer, project
+):
+    release = make_release(project, "1.110.0", "published", github_release_id=999)
+    notes.adopt_github_body(release, "## What's Changed\n\n* the old text")
+    sign_in("maya")
+    page.goto(release.get_absolute_url())
+    page.get_by_label("Markdown").fill("## What's Changed\n\n* the new text")
+    page.get_by_role("button", name="Save notes").click()
+    expect(page.get_by_text("Not on GitHub: GitHub answered 404")).to_be_visible()
+    expect(page.get_by_role("button", name="Push again")).to_be_visible()
+    shoot("notes-push-failed")
+    assert notes.current_revision(release).body == "## What's Changed\n\n* the new text"
