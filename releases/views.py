@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRefresh, HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
-from releases import actions, checklist, display
+from releases import actions, checklist, display, notes_views
 from releases.actions import ReleaseRefused, request_release
 from releases.forms import ReleaseForm
 from releases.ghclient import GitHubError, client_for, recent_release_context
@@ -110,6 +110,7 @@ def release_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     release = get_object_or_404(queryset, pk=pk)
     context = _release_context(request, release)
     if not wants_fragment(request):
+        context |= notes_views.notes_context(request, release)
         return render(request, "releases/release.html", context)
     page = "releases/release.html#live"
     fragment = render(request, page, context | {"fragment": True})
