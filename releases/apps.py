@@ -7,6 +7,7 @@ class ReleasesConfig(AppConfig):
     verbose_name = "Releases"
 
     def ready(self) -> None:
+        from releases import approvals  # noqa: F401  (connects its signal)
         from releases.roles import ensure_groups
         from releases.tasks import ensure_schedules
 

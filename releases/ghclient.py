@@ -152,6 +152,14 @@ def _parse_time(value: str | None) -> datetime | None:
 def _message(exc: GithubException) -> str:
     data = exc.data if isinstance(exc.data, dict) else {}
     text = data.get("message") or str(exc.data or "") or "no message"
+    # A 422 says "Validation Failed"; what failed is in its errors.
+    details = [
+        str(e.get("message") or f"{e.get('field', '')} {e.get('code', '')}".strip())
+        for e in data.get("errors") or []
+        if isinstance(e, dict)
+    ]
+    if details:
+        text = f"{text} ({'; '.join(details)})"
     return f"GitHub answered {exc.status}: {text}"
 
 
