@@ -417,23 +417,22 @@ class Release(models.Model):
         """The one "latest" rule, for GitHub and for image tags alike: only a
         stable version at least as high as every published stable version.
         A backport (1.109.1 after 1.110.0) never becomes latest."""
-        if self.prerelease:
-            return False
-        others = Release.objects.filter(project_id=self.project_id).exclude(pk=self.pk)
-        highest = others.highest_stable_version()
-        return highest is None or semver.Version.parse(self.version) >= highest
+        return self.latest_decision()[0]
 
-    def latest_reason(self) -> str:
-        """Why `should_be_latest` says what it says, in words."""
+    def latest_decision(self) -> tuple[bool, str]:
+        """`should_be_latest`, and why, in words."""
         if self.prerelease:
-            return f"{self.version} is a pre-release, and a pre-release never is."
+            return (
+                False,
+                f"{self.version} is a pre-release, and a pre-release never is.",
+            )
         others = Release.objects.filter(project_id=self.project_id).exclude(pk=self.pk)
         highest = others.highest_stable_version()
         if highest is None:
-            return "No stable version is published yet."
+            return True, "No stable version is published yet."
         if semver.Version.parse(self.version) >= highest:
-            return f"{self.version} is above {highest}, the highest published stable."
-        return (
+            return True, f"{self.version} is above {highest}, the highest published."
+        return False, (
             f"{highest} is published and higher: {self.version} is a backport, "
             "and a backport never becomes Latest."
         )

@@ -16,9 +16,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from releases import actions, approvals, audit, publishing
+from releases import actions, approvals, audit, checklist, publishing
 from releases.actions import PublishRefused, PublishStale
-from releases.models import AuditEvent, Release
+from releases.models import Artifact, AuditEvent, Release
 
 PUBLISH = "releases.publish_release"
 OVERRIDE = "releases.override_checklist"
@@ -47,8 +47,15 @@ def _revision_number(request: HttpRequest) -> int | None:
         return None
 
 
-def panel_context(request: HttpRequest, release: Release) -> dict[str, Any]:
-    """What the release page's publish panel needs."""
+def panel_context(
+    request: HttpRequest,
+    release: Release,
+    *,
+    items: list[checklist.Item] | None = None,
+    artifacts: list[Artifact] | None = None,
+) -> dict[str, Any]:
+    """What the release page's publish panel needs; the page passes the
+    checklist and assets it has read already."""
     user = request.user
     context: dict[str, Any] = {
         "can_publish": user.has_perm(PUBLISH),
@@ -60,7 +67,8 @@ def panel_context(request: HttpRequest, release: Release) -> dict[str, Any]:
     if release.state != Release.State.DRAFT:
         return context
     approvals.lapse_stale(release)
-    plan = publishing.plan(release)
+    names = None if artifacts is None else {a.name for a in artifacts}
+    plan = publishing.plan(release, items=items, asset_names=names)
     context["plan"] = plan
     context["can_approve"] = approvals.may_approve(release, user) and not any(
         a.user_id == user.pk for a in plan.approvals.approvals

@@ -49,9 +49,16 @@ class Plan:
         return found
 
 
-def plan(release: Release) -> Plan:
-    """Judge a draft as it is now. Call `approvals.lapse_stale` first."""
-    items = checklist.latest(release)
+def plan(
+    release: Release,
+    *,
+    items: list[checklist.Item] | None = None,
+    asset_names: set[str] | None = None,
+) -> Plan:
+    """Judge a draft as it is now. Call `approvals.lapse_stale` first.
+    `items` and `asset_names` save a page that has them the queries."""
+    if items is None:
+        items = checklist.latest(release)
     failing = [item for item in items if item.ok is False]
     if {item.key for item in items} != set(checklist.KEYS):
         failing.insert(
@@ -63,16 +70,18 @@ def plan(release: Release) -> Plan:
                 detail="The checklist has not been computed for every item yet.",
             ),
         )
-    present = set(release.artifacts.values_list("name", flat=True))
+    if asset_names is None:
+        asset_names = set(release.artifacts.values_list("name", flat=True))
     expected = release.project.expected_asset_names(release.version)
+    latest, latest_reason = release.latest_decision()
     return Plan(
         revision=notes.current_revision(release),
         evidence=checklist.evidence_fingerprint(release),
         failing=failing,
-        missing_assets=[name for name in expected if name not in present],
+        missing_assets=[name for name in expected if name not in asset_names],
         approvals=approvals.standing(release),
-        latest=release.should_be_latest(),
-        latest_reason=release.latest_reason(),
+        latest=latest,
+        latest_reason=latest_reason,
         verifying=release.is_verifying,
     )
 

@@ -137,7 +137,7 @@ def _release_context(request: HttpRequest, release: Release) -> dict[str, Any]:
         "drifted": [t for t in tags if t.state == TagObservation.State.DRIFTED],
         "can_rerun": request.user.has_perm("releases.run_checks")
         and release.state in Release.SHIPPED,
-    } | publish_views.panel_context(request, release)
+    } | publish_views.panel_context(request, release, items=items, artifacts=artifacts)
 
 
 @login_required
