@@ -603,6 +603,8 @@ def publish_release(
     else:
         _check_override(release, user, via, override, plan.failing)
     assert plan.revision is not None
+    client = client or client_for(release.project)
+    latest = plan.latest and _above_github_latest(release, client)
     requester = user if user is not None and user.is_authenticated else None
     with transaction.atomic():
         claimed = Release.objects.filter(
@@ -612,7 +614,7 @@ def publish_release(
             publish_error="",
             published_by=requester,
             published_revision=plan.revision,
-            published_latest=plan.latest,
+            published_latest=latest,
             publish_override_reason=override,
         )
         release.refresh_from_db()
@@ -624,7 +626,7 @@ def publish_release(
             release=release,
             revision=plan.revision.number,
             evidence=plan.evidence,
-            latest=plan.latest,
+            latest=latest,
             via=via,
         )
         if override:
@@ -640,6 +642,22 @@ def publish_release(
                 via=via,
             )
     return _send_publish(release, user=user, client=client)
+
+
+def _above_github_latest(release: Release, client: GitHubClient) -> bool:
+    """The latest rule again, against what GitHub marks Latest: a release
+    made outside the console and not yet imported still counts."""
+    try:
+        tag = client.latest_release_tag()
+    except GitHubError as exc:
+        raise PublishRefused(f"GitHub's latest release could not be read: {exc}")
+    if tag is None or not tag.startswith(release.project.tag_prefix):
+        return True
+    try:
+        theirs = semver.Version.parse(tag.removeprefix(release.project.tag_prefix))
+    except ValueError:
+        return True
+    return semver.Version.parse(release.version) >= theirs
 
 
 def _check_override(

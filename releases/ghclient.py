@@ -683,6 +683,16 @@ class GitHubClient:
                 info = dataclasses.replace(info, assets=assets)
         return info
 
+    def latest_release_tag(self) -> str | None:
+        """The tag of the release GitHub marks Latest, or None when none is."""
+        path = f"{self._repo_path}/releases/latest"
+        with _translated("reading the latest release"):
+            try:
+                _, data = self.gh.requester.requestJsonAndCheck("GET", path)
+            except github.UnknownObjectException:
+                return None
+        return str(data.get("tag_name") or "") or None
+
     def update_release(
         self,
         release_id: int,

@@ -429,7 +429,10 @@ class Release(models.Model):
         others = Release.objects.filter(project_id=self.project_id).exclude(pk=self.pk)
         highest = others.highest_stable_version()
         if highest is None:
-            return True, "No stable version is published yet."
+            return True, (
+                "No published stable version is known here; GitHub's own "
+                "Latest is checked again when publishing."
+            )
         if semver.Version.parse(self.version) >= highest:
             return True, f"{self.version} is above {highest}, the highest published."
         return False, (

@@ -99,7 +99,7 @@ def test_maintainer_sees_verdict_revision_approvals_and_latest(
     assert 'revision <strong class="revision">1</strong>' in page
     assert "0 of 0" in page
     assert "becomes Latest" in page
-    assert "No stable version is published yet." in page
+    assert "No published stable version is known here" in page
     assert reverse("publish", args=[release.pk]) in page
     assert "## Avika notes" in page
 
