@@ -327,3 +327,21 @@ def test_cli_publish_refuses_a_failing_checklist_with_exit_one(
         AuditEvent.objects.get(action="release.publish_override").details["via"]
         == "cli"
     )
+
+
+def test_the_sync_settles_a_timed_out_publish_without_sending_again(
+    github_sandbox, project, maintainer, monkeypatch
+):
+    release = release_with(project, maintainer)
+    sent = _timing_out(monkeypatch, after_applying=True)
+    release = publish(release, maintainer)
+    assert release.publish_unknown
+
+    actions.sync_project(project)
+
+    release.refresh_from_db()
+    assert release.state == Release.State.PUBLISHED
+    assert release.published_by == maintainer
+    assert release.published_revision.pushed_at is not None
+    assert len(sent) == 1
+    assert not AuditEvent.objects.filter(action="release.published_outside").exists()

@@ -367,3 +367,43 @@ def test_published_release_shows_who_published_which_revision_and_the_override(
     assert "Flaky CI, verified by hand on three machines." in page
     assert "CI green" in page
     assert reverse("publish", args=[release.pk]) not in page
+
+
+def test_watchers_poll_while_a_publish_is_sent_and_stop_after(
+    client, reviewer, maintainer, project
+):
+    from django.utils import timezone
+
+    release = ready_draft(project)
+    Release.objects.filter(pk=release.pk).update(
+        publish_claimed_at=timezone.now(), published_by=maintainer
+    )
+    client.force_login(reviewer)
+    url = release.get_absolute_url()
+    response = client.get(url, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    fragment = response.content.decode()
+    assert "Publishing…" in fragment
+    assert 'id="live" hx-get=' in fragment
+
+    Release.objects.filter(pk=release.pk).update(state="published")
+    response = client.get(url, headers={"HX-Request": "true"})
+    assert response.status_code == 286  # htmx: stop polling
+
+
+def test_a_publish_whose_answer_never_came_offers_a_read_back(
+    client, maintainer, project
+):
+    from django.utils import timezone
+
+    release = ready_draft(project)
+    Release.objects.filter(pk=release.pk).update(
+        publish_claimed_at=timezone.now(),
+        published_by=maintainer,
+        publish_error="GitHub did not answer in time (ReadTimeout).",
+    )
+    page = page_of(client, maintainer, release)
+    assert "GitHub's answer to the publish did not come" in page
+    assert "ReadTimeout" in page
+    assert reverse("check_publish", args=[release.pk]) in page
+    assert reverse("publish", args=[release.pk]) + '"' not in page
