@@ -576,6 +576,8 @@ def publish_release(
     kinds) when it may not be published now.
     """
     release = Release.objects.select_related("project").get(pk=release.pk)
+    if user is not None and not user.has_perm("releases.publish_release"):
+        raise PublishRefused("Publishing needs the Maintainers role.")
     if release.state == State.PUBLISHED:
         raise PublishRefused(f"{release.tag} is published already.")
     if release.publish_claimed_at is not None:

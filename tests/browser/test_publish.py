@@ -53,3 +53,26 @@ def test_maintainer_publishes_a_verified_draft(
     release.refresh_from_db()
     assert release.state == Release.State.PUBLISHED
     assert release.published_by == maintainer
+
+
+def test_reviewer_approves_and_the_panel_counts_it(
+    page, sign_in, shoot, maintainer, reviewer, project, github_sandbox
+):
+    project.required_approvals = 1
+    project.save()
+    release = actions.request_release(
+        project=project, user=maintainer, plan=plan_for(project)
+    )
+    sign_in("rene")
+    page.goto(release.get_absolute_url())
+    panel = page.locator("section.publish")
+    expect(panel.locator(".approvals")).to_contain_text("0 of 1")
+    expect(panel.locator(".blockers")).to_contain_text("1 more needed")
+    expect(panel.get_by_role("button", name="Publish…")).to_have_count(0)
+    panel.get_by_role("button", name="Approve revision 1").click()
+
+    expect(page.locator(".messages")).to_contain_text("You approved v1.111.0.")
+    expect(panel.locator(".approvals")).to_contain_text("1 of 1")
+    expect(panel.locator(".approver")).to_contain_text("rene")
+    expect(panel.locator(".blockers")).to_have_count(0)
+    shoot("publish-approved")
