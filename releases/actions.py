@@ -22,16 +22,32 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from releases import audit, checklist, images, notes, verification
+from releases import (
+    approvals,
+    audit,
+    checklist,
+    images,
+    notes,
+    publishing,
+    verification,
+)
 from releases.ghclient import (
     AmbiguousDispatch,
+    AmbiguousWrite,
     GitHubClient,
     GitHubError,
     ReleaseInfo,
     RunSnapshot,
     client_for,
 )
-from releases.models import FAILED_CONCLUSIONS, Artifact, Project, Release
+from releases.models import (
+    FAILED_CONCLUSIONS,
+    Approval,
+    Artifact,
+    NotesRevision,
+    Project,
+    Release,
+)
 from releases.planning import Plan
 from releases.registry import HubClient, RegistryClient, RegistryError
 
@@ -431,6 +447,10 @@ def sync_project(
                 created.append(release)
             continue
         if release.state == State.DRAFT and release.github_release_id == info.id:
+            if not info.draft and release.publish_claimed_at is not None:
+                # The console's own publish, whose answer was lost.
+                _record_published(release, info)
+                continue
             _store_release_info(release, info)
             if not info.draft and release.advance(State.PUBLISHED):
                 audit.record("release.published_outside", release=release)
@@ -496,6 +516,356 @@ def _import_external(
     except IntegrityError:
         return None  # imported meanwhile by another worker
     return release
+
+
+# Publishing -------------------------------------------------------------------
+
+
+class PublishRefused(ReleaseRefused):
+    """The draft cannot be published now; str() says why. `failing` holds
+    the checklist items that fail, `missing` the missing assets."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        failing: list[checklist.Item] | None = None,
+        missing: list[str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.failing = failing or []
+        self.missing = missing or []
+
+
+class PublishStale(PublishRefused):
+    """The notes or the evidence changed since the page was shown."""
+
+    def __init__(self, changes: list[str]) -> None:
+        super().__init__(" ".join(changes))
+        self.changes = changes
+
+
+class PublishInProgress(PublishRefused):
+    """Someone else's publish of the same draft is being sent right now."""
+
+
+def may_override(user: User, via: str) -> bool:
+    """Whoever runs the command line is trusted with the shell already."""
+    if user is None or not user.is_authenticated:
+        return via == "cli"
+    return user.has_perm("releases.override_checklist")
+
+
+def publish_release(
+    *,
+    release: Release,
+    user: User,
+    revision_number: int | None,
+    evidence: str,
+    override_reason: str = "",
+    via: str = "web",
+    client: GitHubClient | None = None,
+) -> Release:
+    """Publish the draft exactly as it was shown: that notes revision, that
+    evidence. Once per intent: the draft is claimed by a conditional UPDATE
+    before the one PATCH is sent, and a claim whose answer never came is
+    settled by reading the release back, never by sending again blind.
+
+    Returns the release: published, or still a draft with `publish_error`
+    when GitHub's answer did not come. Raises PublishRefused (or one of its
+    kinds) when it may not be published now.
+    """
+    release = Release.objects.select_related("project").get(pk=release.pk)
+    if user is not None and not user.has_perm("releases.publish_release"):
+        raise PublishRefused("Publishing needs the Maintainers role.")
+    if release.state == State.PUBLISHED:
+        raise PublishRefused(f"{release.tag} is published already.")
+    if release.publish_claimed_at is not None:
+        release = settle_publish(release, client=client)
+        if release.state == State.PUBLISHED:
+            return release  # the earlier attempt had worked after all
+        if release.publish_claimed_at is not None:
+            raise PublishInProgress(_in_progress_message(release))
+    if release.state != State.DRAFT:
+        raise PublishRefused(
+            f"Only a draft can be published; {release.tag} is {release.state}."
+        )
+    approvals.lapse_stale(release)
+    plan = publishing.plan(release)
+    changes = publishing.changes_since(
+        plan, revision_number=revision_number, evidence=evidence
+    )
+    if changes:
+        raise PublishStale(changes)
+    if plan.blockers:
+        raise PublishRefused(" ".join(plan.blockers), missing=plan.missing_assets)
+    override = override_reason.strip()
+    if plan.passes:
+        override = ""  # nothing to override
+    else:
+        _check_override(release, user, via, override, plan.failing)
+    assert plan.revision is not None
+    client = client or client_for(release.project)
+    latest = plan.latest and _above_github_latest(release, client)
+    requester = user if user is not None and user.is_authenticated else None
+    with transaction.atomic():
+        claimed = Release.objects.filter(
+            pk=release.pk, state=State.DRAFT, publish_claimed_at__isnull=True
+        ).update(
+            publish_claimed_at=timezone.now(),
+            publish_error="",
+            published_by=requester,
+            published_revision=plan.revision,
+            published_latest=latest,
+            publish_override_reason=override,
+        )
+        release.refresh_from_db()
+        if not claimed:
+            raise PublishInProgress(_in_progress_message(release))
+        audit.record(
+            "release.publish_requested",
+            actor=user,
+            release=release,
+            revision=plan.revision.number,
+            evidence=plan.evidence,
+            latest=latest,
+            via=via,
+        )
+        if override:
+            audit.record(
+                "release.publish_override",
+                actor=user,
+                release=release,
+                reason=override,
+                failing=[
+                    {"key": i.key, "name": i.name, "detail": i.detail}
+                    for i in plan.failing
+                ],
+                via=via,
+            )
+    return _send_publish(release, user=user, client=client)
+
+
+def _above_github_latest(release: Release, client: GitHubClient) -> bool:
+    """The latest rule again, against what GitHub marks Latest: a release
+    made outside the console and not yet imported still counts."""
+    try:
+        tag = client.latest_release_tag()
+    except GitHubError as exc:
+        raise PublishRefused(f"GitHub's latest release could not be read: {exc}")
+    if tag is None or not tag.startswith(release.project.tag_prefix):
+        return True
+    try:
+        theirs = semver.Version.parse(tag.removeprefix(release.project.tag_prefix))
+    except ValueError:
+        return True
+    return semver.Version.parse(release.version) >= theirs
+
+
+def _check_override(
+    release: Release,
+    user: User,
+    via: str,
+    reason: str,
+    failing: list[checklist.Item],
+) -> None:
+    if not reason:
+        raise PublishRefused(publishing.failing_message(failing), failing=failing)
+    if not may_override(user, via):
+        audit.record(
+            "permission.denied",
+            actor=user,
+            release=release,
+            permission="releases.override_checklist",
+            attempted="publish with a failing checklist",
+        )
+        raise PublishRefused(
+            "Publishing despite a failing checklist needs the override permission.",
+            failing=failing,
+        )
+    if len(reason) < publishing.MIN_OVERRIDE_REASON:
+        raise PublishRefused(
+            "Say why the failing items may be ignored, in at least "
+            f"{publishing.MIN_OVERRIDE_REASON} characters.",
+            failing=failing,
+        )
+
+
+def _in_progress_message(release: Release) -> str:
+    who = release.published_by.get_username() if release.published_by else "someone"
+    if release.publish_in_progress:
+        return f"{release.tag} is being published by {who} right now."
+    return (
+        f"{release.tag} was sent to GitHub by {who}, but whether it is published "
+        "is not known yet; GitHub could not be asked. Try again in a moment."
+    )
+
+
+def _send_publish(
+    release: Release, *, user: User, client: GitHubClient | None
+) -> Release:
+    """The one PATCH that publishes, with every field stated."""
+    revision = release.published_revision
+    assert revision is not None
+    assert release.github_release_id is not None
+    client = client or client_for(release.project)
+    try:
+        info = client.update_release(
+            release.github_release_id,
+            body=revision.body,
+            draft=False,
+            prerelease=release.prerelease,
+            make_latest=bool(release.published_latest),
+        )
+    except AmbiguousWrite as exc:
+        Release.objects.filter(pk=release.pk).update(publish_error=str(exc))
+        release.refresh_from_db()
+        audit.record(
+            "release.publish_failed",
+            actor=user,
+            release=release,
+            outcome="unknown",
+            error=str(exc),
+        )
+        logger.warning(
+            "Publish of release %s has an unknown outcome: %s", release.pk, exc
+        )
+        return release
+    except GitHubError as exc:
+        _release_claim(release, error=str(exc))
+        audit.record(
+            "release.publish_failed", actor=user, release=release, error=str(exc)
+        )
+        raise PublishRefused(f"GitHub refused to publish {release.tag}: {exc}")
+    if info.draft:
+        error = "GitHub answered, but the release is still a draft."
+        _release_claim(release, error=error)
+        audit.record("release.publish_failed", actor=user, release=release, error=error)
+        raise PublishRefused(error)
+    return _record_published(release, info)
+
+
+def _release_claim(release: Release, *, error: str) -> None:
+    """Give the draft back for another attempt: GitHub did not publish it."""
+    Release.objects.filter(
+        pk=release.pk,
+        state=State.DRAFT,
+        publish_claimed_at=release.publish_claimed_at,
+    ).update(
+        publish_claimed_at=None,
+        publish_error=error,
+        published_by=None,
+        published_revision=None,
+        published_latest=None,
+        publish_override_reason="",
+    )
+    release.refresh_from_db()
+
+
+def _record_published(release: Release, info: ReleaseInfo) -> Release:
+    """The draft is published on GitHub: record it, once, as it was claimed."""
+    now = timezone.now()
+    with transaction.atomic():
+        moved = release.advance(
+            State.PUBLISHED,
+            published_at=info.published_at or now,
+            publish_error="",
+            github_release_url=info.html_url or release.github_release_url,
+        )
+        if not moved:
+            return release
+        revision = release.published_revision
+        if revision is not None:
+            NotesRevision.objects.filter(pk=revision.pk).update(
+                pushed_at=now, push_error=""
+            )
+            revision.pushed_at, revision.push_error = now, ""
+        audit.record(
+            "release.published",
+            actor=release.published_by,
+            release=release,
+            revision=revision.number if revision else None,
+            latest=release.published_latest,
+            override=bool(release.publish_override_reason),
+            html_url=info.html_url,
+        )
+        # Records the tags' digests as published, for drift.
+        _enqueue("releases.tasks.record_published_images", release.pk)
+    return release
+
+
+def settle_publish(release: Release, *, client: GitHubClient | None = None) -> Release:
+    """A claimed publish whose answer never came (a timeout, a 5xx, a worker
+    that died): read the release back. Published there: record it, with no
+    second PATCH. Still a draft: give the claim back for another attempt.
+    A publish being sent right now is left alone."""
+    if release.state != State.DRAFT or release.publish_claimed_at is None:
+        return release
+    if release.publish_in_progress:
+        return release
+    assert release.github_release_id is not None
+    client = client or client_for(release.project)
+    try:
+        info = client.get_release(release.github_release_id)
+    except GitHubError as exc:
+        logger.warning("Publish of release %s not settled: %s", release.pk, exc)
+        return release
+    if info is not None and not info.draft:
+        audit.record("release.publish_confirmed", release=release, read_back=True)
+        return _record_published(release, info)
+    earlier = release.publish_error
+    _release_claim(
+        release,
+        error=f"{earlier} Read back: GitHub still has it as a draft.".strip(),
+    )
+    audit.record("release.publish_released", release=release, read_back=True)
+    return release
+
+
+def approve_release(
+    *, release: Release, user: User, revision_number: int | None, evidence: str
+) -> Approval:
+    """A reviewer's yes for the notes revision and evidence they saw. A
+    second click on the same returns the standing approval."""
+    if user is None or not user.is_authenticated:
+        raise PublishRefused("Approvals are given by people, signed in.")
+    if release.state != State.DRAFT:
+        raise PublishRefused(
+            f"Only a draft is approved; {release.tag} is {release.state}."
+        )
+    if not approvals.may_approve(release, user):
+        raise PublishRefused("The person who started a release cannot approve it.")
+    if release.is_verifying:
+        raise PublishRefused("The checks are running: approve once they are done.")
+    approvals.lapse_stale(release)
+    plan = publishing.plan(release)
+    changes = publishing.changes_since(
+        plan, revision_number=revision_number, evidence=evidence
+    )
+    if changes:
+        raise PublishStale(changes)
+    assert plan.revision is not None
+    existing = release.approvals.filter(user=user, lapsed_at__isnull=True).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            approval = Approval.objects.create(
+                release=release,
+                user=user,
+                revision=plan.revision,
+                evidence=plan.evidence,
+            )
+            audit.record(
+                "approval.given",
+                actor=user,
+                release=release,
+                revision=plan.revision.number,
+                evidence=plan.evidence,
+            )
+    except IntegrityError:  # the same person's second click, a moment ago
+        return release.approvals.get(user=user, lapsed_at__isnull=True)
+    return approval
 
 
 # Housekeeping ----------------------------------------------------------------
@@ -643,6 +1013,8 @@ def verify_release(
             checks_lease_until=None,
         )
     release.refresh_from_db()
+    # New evidence lapses the approvals given for the old.
+    approvals.lapse_stale(release)
     audit.record(
         "checks.completed",
         release=release,

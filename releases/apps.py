@@ -13,7 +13,10 @@ class ReleasesConfig(AppConfig):
             user_login_failed,
         )
 
-        from releases import audit
+        from releases import (
+            approvals,  # noqa: F401  (connects its signal)
+            audit,
+        )
         from releases.roles import ensure_groups
         from releases.tasks import ensure_schedules
 

@@ -80,7 +80,10 @@ def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     """Django's 403 page, with the refusal written to the audit trail."""
     reason = str(exception) if isinstance(exception, PermissionDenied) else ""
-    if getattr(request, "user", None) is not None and request.user.is_authenticated:
+    signed_in = (
+        getattr(request, "user", None) is not None and request.user.is_authenticated
+    )
+    if signed_in and not getattr(exception, "audited", False):
         try:
             audit.record_refusal(request, reason)
         except Exception:

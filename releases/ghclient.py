@@ -152,6 +152,14 @@ def _parse_time(value: str | None) -> datetime | None:
 def _message(exc: GithubException) -> str:
     data = exc.data if isinstance(exc.data, dict) else {}
     text = data.get("message") or str(exc.data or "") or "no message"
+    # A 422 says "Validation Failed"; what failed is in its errors.
+    details = [
+        str(e.get("message") or f"{e.get('field', '')} {e.get('code', '')}".strip())
+        for e in data.get("errors") or []
+        if isinstance(e, dict)
+    ]
+    if details:
+        text = f"{text} ({'; '.join(details)})"
     return f"GitHub answered {exc.status}: {text}"
 
 
@@ -674,6 +682,16 @@ class GitHubClient:
                 assets = [self._asset_info(a) for a in self._paged(f"{path}/assets")]
                 info = dataclasses.replace(info, assets=assets)
         return info
+
+    def latest_release_tag(self) -> str | None:
+        """The tag of the release GitHub marks Latest, or None when none is."""
+        path = f"{self._repo_path}/releases/latest"
+        with _translated("reading the latest release"):
+            try:
+                _, data = self.gh.requester.requestJsonAndCheck("GET", path)
+            except github.UnknownObjectException:
+                return None
+        return str(data.get("tag_name") or "") or None
 
     def update_release(
         self,

@@ -9,7 +9,7 @@ move a release along the same edge twice.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import semver
@@ -417,11 +417,47 @@ class Release(models.Model):
         """The one "latest" rule, for GitHub and for image tags alike: only a
         stable version at least as high as every published stable version.
         A backport (1.109.1 after 1.110.0) never becomes latest."""
+        return self.latest_decision()[0]
+
+    def latest_decision(self) -> tuple[bool, str]:
+        """`should_be_latest`, and why, in words."""
         if self.prerelease:
-            return False
+            return (
+                False,
+                f"{self.version} is a pre-release, and a pre-release never is.",
+            )
         others = Release.objects.filter(project_id=self.project_id).exclude(pk=self.pk)
         highest = others.highest_stable_version()
-        return highest is None or semver.Version.parse(self.version) >= highest
+        if highest is None:
+            return True, (
+                "No published stable version is known here; GitHub's own "
+                "Latest is checked again when publishing."
+            )
+        if semver.Version.parse(self.version) >= highest:
+            return True, f"{self.version} is above {highest}, the highest published."
+        return False, (
+            f"{highest} is published and higher: {self.version} is a backport, "
+            "and a backport never becomes Latest."
+        )
+
+    @property
+    def publish_in_progress(self) -> bool:
+        """A publish is being sent right now: claimed, no answer recorded, and
+        young enough that its request may still be waiting for GitHub."""
+        if self.state != self.State.DRAFT or self.publish_claimed_at is None:
+            return False
+        if self.publish_error:
+            return False
+        window = timedelta(seconds=float(settings.GITHUB_TIMEOUT) + 30)
+        return timezone.now() - self.publish_claimed_at < window
+
+    @property
+    def publish_unknown(self) -> bool:
+        """A publish was sent but its outcome is not known: the release is
+        read back from GitHub before anything is sent again."""
+        claimed = self.publish_claimed_at is not None
+        draft = self.state == self.State.DRAFT
+        return claimed and draft and not self.publish_in_progress
 
     @property
     def is_final(self) -> bool:
@@ -437,9 +473,10 @@ class Release(models.Model):
 
     @property
     def follows_run(self) -> bool:
-        """Whether the page should keep polling for progress: the run, then
-        the verification of what it made."""
-        return self.state in self.IN_FLIGHT or self.is_verifying
+        """Whether the page should keep polling for progress: the run, the
+        verification of what it made, then a publish being sent."""
+        live = self.state in self.IN_FLIGHT or self.is_verifying
+        return live or self.publish_in_progress
 
     @property
     def failed_jobs(self) -> list[dict[str, Any]]:

@@ -140,3 +140,15 @@ def ensure_schedules(**kwargs: Any) -> None:
             "repeats": -1,
         },
     )
+
+
+def record_published_images(release_id: int) -> str:
+    """Right after publishing: record the tags' digests as published."""
+    release = Release.objects.select_related("project").get(pk=release_id)
+    try:
+        actions.record_published_images(release)
+    except RegistryError as exc:
+        # The periodic audit records them on its next round.
+        logger.warning("Images of release %s not recorded: %s", release_id, exc)
+        return "postponed"
+    return "recorded"

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from releases import audit_views, notes_views, views
+from releases import audit_views, notes_views, publish_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -30,6 +30,13 @@ urlpatterns = [
         name="notes_regenerate",
     ),
     path("releases/<int:pk>/notes/push/", notes_views.push, name="notes_push"),
+    path("releases/<int:pk>/publish/", publish_views.publish, name="publish"),
+    path(
+        "releases/<int:pk>/publish/check/",
+        publish_views.check_publish,
+        name="check_publish",
+    ),
+    path("releases/<int:pk>/approve/", publish_views.approve, name="approve_release"),
     path("images/", views.images_page, name="images"),
     path("images/inspect/", views.inspect_images, name="inspect_images"),
     path("system/", views.system, name="system"),

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRefresh, HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
-from releases import actions, checklist, display, notes_views
+from releases import actions, checklist, display, notes_views, publish_views
 from releases.actions import ReleaseRefused, request_release
 from releases.forms import ReleaseForm
 from releases.ghclient import GitHubError, client_for, recent_release_context
@@ -138,7 +138,7 @@ def _release_context(request: HttpRequest, release: Release) -> dict[str, Any]:
         "drifted": [t for t in tags if t.state == TagObservation.State.DRIFTED],
         "can_rerun": request.user.has_perm("releases.run_checks")
         and release.state in Release.SHIPPED,
-    }
+    } | publish_views.panel_context(request, release, items=items, artifacts=artifacts)
 
 
 @login_required

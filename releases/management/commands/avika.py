@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from releases import actions, auditlog, checklist
+from releases import actions, approvals, auditlog, checklist, publishing
 from releases.forms import ReleaseForm
 from releases.ghclient import GitHubError, client_for
 from releases.models import Project, Release, TagObservation
@@ -16,7 +16,7 @@ from releases.versioning import BUMPS
 
 
 class Command(BaseCommand):
-    help = "Avika Console actions: sync, release, verify, images, audit."
+    help = "Avika Console actions: sync, release, verify, publish, images, audit."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -50,6 +50,23 @@ class Command(BaseCommand):
             action="store_true",
             help="show the checklist as last computed, without running it",
         )
+        publish = sub.add_parser(
+            "publish",
+            help="Publish a verified draft with its current notes revision.",
+        )
+        publish.add_argument("version", help="e.g. 1.111.0")
+        publish.add_argument("--project", help="owner/name (default: the only project)")
+        publish.add_argument(
+            "--revision",
+            type=int,
+            help="the notes revision you reviewed; refused if it is not the current one",
+        )
+        publish.add_argument(
+            "--override-reason",
+            default="",
+            help="publish despite a failing checklist, for this reason (audited)",
+        )
+        publish.add_argument("--json", action="store_true", help="print JSON")
         image_list = sub.add_parser(
             "images", help="Every image tag with digest, platforms, sizes and state."
         )
@@ -85,6 +102,8 @@ class Command(BaseCommand):
             self._sync(project)
         elif options["action"] == "verify":
             self._verify(project, options)
+        elif options["action"] == "publish":
+            self._publish(project, options)
         elif options["action"] == "images":
             self._images(project, options)
         else:
@@ -261,6 +280,88 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{release.tag} is being verified elsewhere right now; try again soon."
             )
+
+    # Publishing --------------------------------------------------------------
+
+    def _publish(self, project: Project, options: dict[str, Any]) -> None:
+        """The same rules as the publish button; the command line has no
+        user, so it is recorded as via cli."""
+        version = str(options["version"]).removeprefix(project.tag_prefix)
+        release = self._find_release(project, version)
+        plan = None
+        error = ""
+        if release.state == Release.State.DRAFT:
+            approvals.lapse_stale(release)
+            plan = publishing.plan(release)
+            revision = options["revision"]
+            if revision is None and plan.revision is not None:
+                revision = plan.revision.number
+            try:
+                release = actions.publish_release(
+                    release=release,
+                    user=None,
+                    revision_number=revision,
+                    evidence=plan.evidence,
+                    override_reason=options["override_reason"],
+                    via="cli",
+                )
+            except actions.PublishRefused as exc:
+                error = str(exc)
+            except GitHubError as exc:
+                error = str(exc)
+        elif release.state != Release.State.PUBLISHED:
+            error = f"{release.tag} is {release.state}: only a draft is published."
+        release.refresh_from_db()
+        self._publish_report(release, plan, error, as_json=options["json"])
+        if release.state != Release.State.PUBLISHED:
+            raise SystemExit(1)
+
+    def _publish_report(
+        self,
+        release: Release,
+        plan: publishing.Plan | None,
+        error: str,
+        *,
+        as_json: bool,
+    ) -> None:
+        published = release.state == Release.State.PUBLISHED
+        revision = release.published_revision if published else None
+        if revision is None and plan is not None:
+            revision = plan.revision
+        failing = [] if published or plan is None else plan.failing
+        if release.publish_unknown and not error:
+            error = (
+                f"GitHub's answer did not come ({release.publish_error}); run the "
+                "command again to read the release back before anything is resent."
+            )
+        if as_json:
+            payload = {
+                "version": release.version,
+                "state": release.state,
+                "published": published,
+                "latest": release.published_latest
+                if published
+                else plan and plan.latest,
+                "revision": revision.number if revision else None,
+                "failing": [
+                    {"key": i.key, "name": i.name, "detail": i.detail} for i in failing
+                ],
+                "missing_assets": [] if plan is None else plan.missing_assets,
+                "error": error,
+            }
+            self.stdout.write(json.dumps(payload))
+            return
+        if published:
+            latest = "Latest" if release.published_latest else "not Latest"
+            number = revision.number if revision else "?"
+            self.stdout.write(
+                f"{release.tag} is published with notes revision {number} ({latest})."
+            )
+            return
+        self.stdout.write(f"{release.tag} is not published: {error}")
+        for item in failing:
+            self.stdout.write(f"✕ {item.name}")
+            self.stdout.write(f"    {item.detail}")
 
     def _images(self, project: Project, options: dict[str, Any]) -> None:
         rows = TagObservation.objects.filter(project=project)
