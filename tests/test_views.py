@@ -402,10 +402,11 @@ def test_release_page_queries_do_not_grow_with_assets(
         Artifact.objects.create(release=release, name=f"asset-{n}", size=n)
     client.force_login(maintainer)
     # session, user, user and group permissions, release, artifacts,
-    # checklist, image tags; the current notes revision; the publish panel: standing and all approvals,
-    # verified digests and pinned tags (the evidence), the
-    # highest published version (the latest rule, for GitHub and the tags)
-    with django_assert_num_queries(15):
+    # checklist, image tags; the notes section's current revision; the
+    # publish panel: standing and all approvals, notes revision, verified
+    # digests and pinned tags (the evidence), the highest published
+    # version (the latest rule, for GitHub and the tags)
+    with django_assert_num_queries(16):
         client.get(release.get_absolute_url())
 
 
