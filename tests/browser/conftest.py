@@ -1,10 +1,14 @@
 """Headless Chromium (Debian's, never a downloaded one) against a live server."""
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connections, transaction
+
+from releases import actions
 
 # Playwright's sync API runs an event loop in this thread; Django refuses
 # database access from a thread with a running loop unless told it is fine.
@@ -83,3 +87,36 @@ def shoot(page):
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
     return screenshot
+
+
+@pytest.fixture
+def run_seconds() -> float:
+    """How long a simulated release run takes; a test module may override."""
+    return 8
+
+
+@pytest.fixture
+def worker(github_sandbox, settings, monkeypatch, run_seconds) -> Iterator[None]:
+    """Background tasks on threads, as the worker would run them, with a run
+    that takes long enough to be watched."""
+    from django_q.tasks import async_task
+
+    settings.SANDBOX_RUN_SECONDS = run_seconds
+    settings.RUN_POLL_SECONDS = min(0.5, run_seconds / 10)
+    threads: list[threading.Thread] = []
+
+    def run(func: str, args: tuple) -> None:
+        try:
+            async_task(func, *args)  # django-q in sync mode: runs right here
+        finally:
+            connections.close_all()
+
+    def enqueue(func: str, *args) -> None:
+        thread = threading.Thread(target=run, args=(func, args), daemon=True)
+        threads.append(thread)
+        transaction.on_commit(thread.start)
+
+    monkeypatch.setattr(actions, "_enqueue", enqueue)
+    yield
+    for thread in threads:
+        thread.join(timeout=30)

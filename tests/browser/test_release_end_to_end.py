@@ -1,44 +1,12 @@
 """A maintainer releases for real against the sandbox: the whole chain from
 the form to the draft's assets, watched in the browser."""
 
-import threading
-from collections.abc import Iterator
-
 import pytest
-from django.db import connections, transaction
 from playwright.sync_api import expect
 
-from releases import actions
 from releases.models import Release
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def worker(github_sandbox, settings, monkeypatch) -> Iterator[None]:
-    """Background tasks on a thread, as the worker would run them, with a
-    run that takes long enough to be watched."""
-    from django_q.tasks import async_task
-
-    settings.SANDBOX_RUN_SECONDS = 8
-    settings.RUN_POLL_SECONDS = 0.5
-    threads: list[threading.Thread] = []
-
-    def run(func: str, args: tuple) -> None:
-        try:
-            async_task(func, *args)  # django-q in sync mode: runs right here
-        finally:
-            connections.close_all()
-
-    def enqueue(func: str, *args) -> None:
-        thread = threading.Thread(target=run, args=(func, args), daemon=True)
-        threads.append(thread)
-        transaction.on_commit(thread.start)
-
-    monkeypatch.setattr(actions, "_enqueue", enqueue)
-    yield
-    for thread in threads:
-        thread.join(timeout=30)
 
 
 def test_maintainer_starts_a_minor_release_and_watches_it_to_a_draft(

@@ -2,12 +2,9 @@
 goes green by itself after a release, a fault shows red with its reason, and
 an overwritten tag shows red on the images page."""
 
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from django.db import connections, transaction
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -21,29 +18,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def worker(github_sandbox, settings, monkeypatch) -> Iterator[None]:
-    """Background tasks on threads, as a worker runs them."""
-    from django_q.tasks import async_task
-
-    settings.SANDBOX_RUN_SECONDS = 4
-    settings.RUN_POLL_SECONDS = 0.4
-    threads: list[threading.Thread] = []
-
-    def run(func: str, args: tuple) -> None:
-        try:
-            async_task(func, *args)  # django-q in sync mode: runs right here
-        finally:
-            connections.close_all()
-
-    def enqueue(func: str, *args) -> None:
-        thread = threading.Thread(target=run, args=(func, args), daemon=True)
-        threads.append(thread)
-        transaction.on_commit(thread.start)
-
-    monkeypatch.setattr(actions, "_enqueue", enqueue)
-    yield
-    for thread in threads:
-        thread.join(timeout=30)
+def run_seconds() -> float:
+    return 4
 
 
 def test_the_checklist_goes_green_after_verification(
