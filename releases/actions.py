@@ -765,6 +765,7 @@ def _release_claim(release: Release, *, error: str) -> None:
 def _record_published(release: Release, info: ReleaseInfo) -> Release:
     """The draft is published on GitHub: record it, once, as it was claimed."""
     now = timezone.now()
+    old_html_url = release.github_release_url
     with transaction.atomic():
         moved = release.advance(
             State.PUBLISHED,
@@ -774,6 +775,7 @@ def _record_published(release: Release, info: ReleaseInfo) -> Release:
         )
         if not moved:
             return release
+        _follow_tag_links(release, info, old_html_url=old_html_url)
         revision = release.published_revision
         if revision is not None:
             NotesRevision.objects.filter(pk=revision.pk).update(
@@ -792,6 +794,25 @@ def _record_published(release: Release, info: ReleaseInfo) -> Release:
         # Records the tags' digests as published, for drift.
         _enqueue("releases.tasks.record_published_images", release.pk)
     return release
+
+
+def _follow_tag_links(
+    release: Release, info: ReleaseInfo, *, old_html_url: str
+) -> None:
+    """A draft's addresses name an `untagged-…` placeholder that stops working
+    once it is published: point the assets and the stored evidence at the
+    addresses GitHub gives the published release."""
+    moved = {old_html_url: info.html_url} if old_html_url and info.html_url else {}
+    current = {asset.name: asset.download_url for asset in info.assets}
+    for artifact in release.artifacts.all():
+        new_url = current.get(artifact.name)
+        if new_url and new_url != artifact.download_url:
+            moved[artifact.download_url] = new_url
+            artifact.download_url = new_url
+            artifact.save(update_fields=["download_url"])
+    for check in release.checks.filter(link__in=list(moved)):
+        check.link = moved[check.link]
+        check.save(update_fields=["link"])
 
 
 def settle_publish(release: Release, *, client: GitHubClient | None = None) -> Release:

@@ -345,3 +345,23 @@ def test_the_sync_settles_a_timed_out_publish_without_sending_again(
     assert release.published_revision.pushed_at is not None
     assert len(sent) == 1
     assert not AuditEvent.objects.filter(action="release.published_outside").exists()
+
+
+def test_after_publishing_asset_and_evidence_links_follow_the_tag(
+    github_sandbox, project, maintainer
+):
+    release = release_with(project, maintainer)
+    assert "untagged-" in release.artifacts.first().download_url
+    assert release.checks.filter(link__contains="untagged-").exists()
+
+    release = publish(release, maintainer)
+
+    links = list(release.artifacts.values_list("download_url", flat=True))
+    links += [link for link in release.checks.values_list("link", flat=True) if link]
+    assert links
+    assert not [link for link in links if "untagged-" in link]
+    gateway = release.artifacts.get(name="gateway-linux-amd64")
+    assert gateway.download_url.endswith(
+        "/releases/download/v1.111.0/gateway-linux-amd64"
+    )
+    assert requests.head(gateway.download_url, timeout=10).status_code in {200, 302}
