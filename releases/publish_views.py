@@ -65,6 +65,11 @@ def panel_context(
     }
     if release.state == Release.State.PUBLISHED:
         context["override_event"] = _override_event(release)
+        if release.published_latest:
+            siblings = Release.objects.filter(project_id=release.project_id)
+            highest = siblings.highest_stable_version()
+            if highest is not None and str(highest) != release.version:
+                context["latest_now"] = str(highest)
         return context
     if release.state != Release.State.DRAFT:
         return context
@@ -72,6 +77,13 @@ def panel_context(
     names = None if artifacts is None else {a.name for a in artifacts}
     plan = publishing.plan(release, items=items, asset_names=names)
     context["plan"] = plan
+    # Offered only when it can succeed: nothing in the way that no override
+    # sets aside, and a passing checklist or the right to override it.
+    context["offer_publish"] = (
+        context["can_publish"]
+        and not plan.blockers
+        and (plan.passes or context["can_override"])
+    )
     context["can_approve"] = approvals.may_approve(release, user) and not any(
         a.user_id == user.pk for a in plan.approvals.approvals
     )

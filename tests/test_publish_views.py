@@ -237,6 +237,30 @@ def test_a_missing_asset_is_named_and_no_publish_button_offered(
     assert response.status_code == 409
 
 
+def test_the_release_page_offers_no_publish_while_an_asset_is_missing(
+    client, maintainer, project
+):
+    release = ready_draft(project)
+    release.artifacts.filter(name="agent-darwin-arm64").delete()
+    page = page_of(client, maintainer, release)
+    assert "Expected assets are missing from the release: agent-darwin-arm64." in page
+    assert reverse("publish", args=[release.pk]) not in page
+
+
+def test_a_failing_checklist_offers_publish_only_to_who_may_override(
+    client, maintainer, project
+):
+    release = ready_draft(project)
+    release.checks.filter(key="ci").update(ok=False, detail="red")
+    assert reverse("publish", args=[release.pk]) not in page_of(
+        client, maintainer, release
+    )
+    maintainer.user_permissions.add(
+        Permission.objects.get(codename="override_checklist")
+    )
+    assert reverse("publish", args=[release.pk]) in page_of(client, maintainer, release)
+
+
 # Approvals ------------------------------------------------------------------------
 
 
@@ -367,6 +391,27 @@ def test_published_release_shows_who_published_which_revision_and_the_override(
     assert "Flaky CI, verified by hand on three machines." in page
     assert "CI green" in page
     assert reverse("publish", args=[release.pk]) not in page
+
+
+def test_a_release_that_was_latest_says_so_once_a_higher_one_is_published(
+    client, maintainer, project
+):
+    release = ready_draft(project)
+    revision = release.revisions.get()
+    Release.objects.filter(pk=release.pk).update(
+        state="published",
+        published_by=maintainer,
+        published_revision=revision,
+        published_latest=True,
+    )
+    page = page_of(client, maintainer, release)
+    assert '<span class="chip tone-good">Latest</span>' in page
+
+    make_release(project, "1.112.0", "published")
+    page = page_of(client, maintainer, release)
+    assert '<span class="chip tone-good">Latest</span>' not in page
+    assert "was Latest" in page
+    assert "1.112.0 is Latest now" in page
 
 
 def test_watchers_poll_while_a_publish_is_sent_and_stop_after(
