@@ -224,7 +224,7 @@ def bind_run(
     started = release.dispatch_attempted_at or release.created_at
     if timezone.now() - started > BIND_DEADLINE:
         answered = (
-            f" GitHub had answered: {release.dispatch_error}"
+            f" The dispatch had an unclear answer: {release.dispatch_error}"
             if release.dispatch_error
             else ""
         )

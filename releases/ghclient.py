@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import html
 import json
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -150,8 +153,16 @@ def _parse_time(value: str | None) -> datetime | None:
 
 
 def _message(exc: GithubException) -> str:
+    """GitHub's answer in one sentence: the status and its message, or the
+    title of the HTML error page a proxy or GitHub's front end sent."""
+    try:
+        status = f"{exc.status} {HTTPStatus(exc.status).phrase}"
+    except ValueError:
+        status = str(exc.status)
     data = exc.data if isinstance(exc.data, dict) else {}
-    text = data.get("message") or str(exc.data or "") or "no message"
+    text = data.get("message") or _body_summary(data.get("data") or exc.data)
+    if not text:
+        return f"GitHub answered {status} with no message"
     # A 422 says "Validation Failed"; what failed is in its errors.
     details = [
         str(e.get("message") or f"{e.get('field', '')} {e.get('code', '')}".strip())
@@ -160,7 +171,20 @@ def _message(exc: GithubException) -> str:
     ]
     if details:
         text = f"{text} ({'; '.join(details)})"
-    return f"GitHub answered {exc.status}: {text}"
+    return f"GitHub answered {status}: {text}"
+
+
+def _body_summary(body: object) -> str:
+    """A body that is not GitHub's JSON (PyGithub keeps it as a string)."""
+    if not body or not isinstance(body, str):
+        return ""
+    title = re.search(r"<title[^>]*>(.*?)</title>", body, re.IGNORECASE | re.DOTALL)
+    if title:
+        return f"an error page ({html.unescape(title.group(1)).strip()[:100]})"
+    if "<" in body and ">" in body:
+        return "an error page"
+    text = " ".join(body.split())
+    return text if len(text) <= 160 else f"{text[:160]}…"
 
 
 @contextmanager

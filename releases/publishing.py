@@ -32,6 +32,15 @@ class Plan:
         return not self.failing
 
     @property
+    def waiting(self) -> list[checklist.Item]:
+        """Failing items whose evidence is still being produced (CI running)."""
+        return [item for item in self.failing if item.waiting]
+
+    @property
+    def failed(self) -> list[checklist.Item]:
+        return [item for item in self.failing if not item.waiting]
+
+    @property
     def blockers(self) -> list[str]:
         """What no override can set aside."""
         found = []

@@ -108,6 +108,11 @@ def release_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     )
     queryset = Release.objects.select_related("project", "requested_by")
     release = get_object_or_404(queryset, pk=pk)
+    shown = request.GET.get("shown")
+    if wants_fragment(request) and shown and shown != release.state:
+        # The notes and publish sections, outside the fragment, change with
+        # the state: show the page afresh.
+        return HttpResponseClientRefresh()
     context = _release_context(request, release)
     if not wants_fragment(request):
         context |= notes_views.notes_context(request, release)

@@ -261,6 +261,17 @@ def test_a_failing_checklist_offers_publish_only_to_who_may_override(
     assert reverse("publish", args=[release.pk]) in page_of(client, maintainer, release)
 
 
+def test_ci_still_running_is_shown_waiting_not_failing(client, maintainer, project):
+    release = ready_draft(project)
+    release.checks.filter(key="ci").update(
+        ok=False, waiting=True, detail="2 check runs in progress"
+    )
+    page = page_of(client, maintainer, release)
+    assert '<span class="chip tone-waiting">1 waiting</span>' in page
+    assert "failing</span>" not in page
+    assert "2 check runs in progress" in page
+
+
 # Approvals ------------------------------------------------------------------------
 
 

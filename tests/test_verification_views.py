@@ -180,6 +180,16 @@ def test_a_drifted_tag_is_an_alarm_on_the_release_page(client, auditor, project)
     assert "hellodk/avika-gateway:1.110.0" in page
 
 
+def test_a_reviewer_gets_no_links_to_the_images_page(client, reviewer, project):
+    release = make_release(project, "1.110.0", "published")
+    observe(project, release, "avika-gateway", "1.110.0", state="drifted")
+    client.force_login(reviewer)
+    page = client.get(release.get_absolute_url()).content.decode()
+    assert "hellodk/avika-gateway:1.110.0" in page
+    assert reverse("images") not in page
+    assert client.get(reverse("images")).status_code == 403
+
+
 # The images page ------------------------------------------------------------------------
 
 

@@ -340,6 +340,26 @@ def test_final_release_fragment_stops_polling(client, maintainer, project):
     assert b"hx-trigger" not in response.content
 
 
+def test_a_poll_that_finds_a_new_state_reloads_the_whole_page(
+    client, maintainer, project
+):
+    # The notes and publish sections outside the polled fragment change with
+    # the state: a running page that sees its draft appear is reloaded whole.
+    release = make_release(project, "1.111.0", "running", run_jobs=run_jobs())
+    client.force_login(maintainer)
+    page = client.get(release.get_absolute_url()).content.decode()
+    assert f'hx-get="/releases/{release.pk}/?shown=running"' in page
+
+    poll = release.get_absolute_url() + "?shown=running"
+    same = client.get(poll, headers={"HX-Request": "true"})
+    assert same.status_code == 200
+    assert "HX-Refresh" not in same
+
+    Release.objects.filter(pk=release.pk).update(state="draft")
+    moved = client.get(poll, headers={"HX-Request": "true"})
+    assert moved["HX-Refresh"] == "true"
+
+
 def test_failed_release_names_job_step_and_reason(client, maintainer, project):
     release = make_release(
         project,
