@@ -202,7 +202,8 @@ def new_release(request: HtmxHttpRequest) -> HttpResponse:
     page |= {"form": form, "plan": form.preview(), "current": release_context}
     if wants_fragment(request):
         return render(request, "releases/new.html#preview", page)
-    if request.method == "GET" or not form.is_valid():
+    previewing = request.method == "GET" or "preview" in request.POST
+    if previewing or not form.is_valid():
         return render(request, "releases/new.html", page)
     return _confirm_or_start(request, project, form, page)
 

@@ -497,6 +497,24 @@ def test_preview_works_without_javascript(client, maintainer, project, github):
     assert "2.0.0" in page
 
 
+def test_the_no_script_preview_posts_and_keeps_the_token_out_of_the_address(
+    client, maintainer, project, github
+):
+    client.force_login(maintainer)
+    page = client.get(reverse("new_release")).content.decode()
+    assert 'formmethod="get"' not in page
+    assert 'name="preview"' in page
+
+    response = client.post(
+        reverse("new_release"), {"bump_type": "major", "prerelease": "", "preview": "1"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "2.0.0" in page
+    assert "Start release" not in page  # still the form, not the confirm step
+    assert not Release.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("choices", "problem"),
     [
