@@ -450,11 +450,10 @@ def _images(context: _Context) -> Verdict:
                 continue
             floating = kind not in TagObservation.PINNED
             if floating and row.release_id and row.release_id != release.pk:
-                owner = row.release.tag if row.release else "a newer release"
-                notes.append(f"{image}:{tag} has moved on to {owner} (expected).")
+                notes.append(_moved_on(image, tag, row.release))
                 continue
             if row.state != TagObservation.State.VERIFIED:
-                state = row.state.replace("_", "-")
+                state = row.get_state_display()
                 problems.setdefault((image, state, row.detail), []).append(tag)
             elif row.size_warning and kind == TagObservation.Kind.VERSION:
                 warnings.append(f"{image}: {row.size_warning}")
@@ -464,14 +463,27 @@ def _images(context: _Context) -> Verdict:
             for (image, state, detail), tags in problems.items()
         ]
         return Verdict(False, " ".join(sentences + warnings), link)
-    count = len(project.image_names) * len(expected)
+    count = len(project.image_names) * len(expected) - len(notes)
     detail = (
-        f"All {count} tags ({len(project.image_names)} images × {len(expected)}) "
+        f"All {count} of its tags ({len(project.image_names)} images) "
         "resolve to one index per image, holding exactly "
         + " and ".join(sorted(project.image_platforms))
         + "."
     )
     return Verdict(True, " ".join([detail, *notes, *warnings]), link)
+
+
+def _moved_on(image: str, tag: str, owner: Release | None) -> str:
+    """A floating tag (X.Y, latest) now serving another release's build."""
+    if owner is None:
+        return f"{image}:{tag} has moved on to a newer build (expected)."
+    if owner.state == Release.State.PUBLISHED:
+        return f"{image}:{tag} has moved on to {owner.tag} (expected)."
+    # The workflow pushes the floating tags when it builds, before review.
+    return (
+        f"{image}:{tag} has moved on to {owner.tag}, which is {owner.state} and "
+        "not published: the registry serves that build before GitHub does."
+    )
 
 
 COMPUTE: dict[str, Callable[[_Context], Verdict]] = {

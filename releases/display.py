@@ -50,6 +50,7 @@ TONES: dict[str, str] = {
     "waiting": RUNNING,
     # image tags
     "drifted": BAD,
+    "platforms": BAD,
     "rate_limited": WAITING,
     "orphan": IDLE,
 }
@@ -216,7 +217,13 @@ def checks_summary(items: list[Item], verifying: bool) -> ChecksSummary:
 
 # Image tags ------------------------------------------------------------------------
 
-PROBLEM_ORDER = {"drifted": 0, "missing": 1, "rate_limited": 2, "orphan": 3}
+PROBLEM_ORDER = {
+    "drifted": 0,
+    "missing": 1,
+    "platforms": 2,
+    "rate_limited": 3,
+    "orphan": 4,
+}
 MB = 1_000_000
 
 

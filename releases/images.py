@@ -638,7 +638,7 @@ class _ImageCheck:
     def _judge_platforms(self, row: TagObservation, inspection: Inspection) -> None:
         wanted = sorted(self.project.image_platforms)
         if not inspection.is_index:
-            row.state = State.MISSING
+            row.state = State.PLATFORMS
             row.detail = (
                 "A single-platform manifest, not an index of "
                 + " and ".join(wanted)
@@ -651,7 +651,7 @@ class _ImageCheck:
         if lacking or extra:
             parts = ["lacks " + ", ".join(lacking)] if lacking else []
             parts += ["also holds " + ", ".join(extra)] if extra else []
-            row.state = State.MISSING
+            row.state = State.PLATFORMS
             row.detail = "The index " + " and ".join(parts) + "."
 
     def _size_warning(self, row: TagObservation) -> str:

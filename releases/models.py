@@ -693,12 +693,20 @@ class TagObservation(models.Model):
         VERIFIED = "verified", "verified"
         DRIFTED = "drifted", "drifted"
         MISSING = "missing", "missing"
+        # The tag exists, but not as an index of exactly the project's platforms.
+        PLATFORMS = "platforms", "wrong platforms"
         RATE_LIMITED = "rate_limited", "rate-limited"
         ORPHAN = "orphan", "orphan"
 
     # Version and commit tags must never move once recorded.
     PINNED = (Kind.VERSION, Kind.SHA)
-    PROBLEMS = (State.DRIFTED, State.MISSING, State.RATE_LIMITED, State.ORPHAN)
+    PROBLEMS = (
+        State.DRIFTED,
+        State.MISSING,
+        State.PLATFORMS,
+        State.RATE_LIMITED,
+        State.ORPHAN,
+    )
 
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="tag_observations"

@@ -100,7 +100,7 @@ def test_a_missing_arm64_image_fails_the_images_item_naming_it(
     item = items(release)["images"]
     assert item.ok is False
     assert item.detail.startswith("avika-agent:1.111.0, 1.111, latest, sha-")
-    assert item.detail.endswith(" missing: The index lacks linux/arm64.")
+    assert item.detail.endswith(" wrong platforms: The index lacks linux/arm64.")
     assert "avika-gateway" not in item.detail
     row = TagObservation.objects.get(repository="hellodk/avika-agent", tag="1.111.0")
     assert [p["platform"] for p in row.platforms] == ["linux/amd64"]

@@ -160,7 +160,7 @@ def test_a_missing_platform_and_a_missing_tag_are_named(pusher, on_registry):
     images.verify_release_images(release)
 
     gateway = TagObservation.objects.get(image="avika-gateway", tag="1.0.0")
-    assert gateway.state == "missing"
+    assert gateway.state == "platforms"
     assert gateway.detail == "The index lacks linux/arm64."
     agent_sha = TagObservation.objects.get(image="avika-agent", tag="sha-abc1234")
     assert agent_sha.state == "missing"
@@ -168,7 +168,7 @@ def test_a_missing_platform_and_a_missing_tag_are_named(pusher, on_registry):
     item = {i.key: i for i in checklist.run(release, only=["images"])}["images"]
     assert item.ok is False
     assert (
-        "avika-gateway:1.0.0, 1.0, latest, sha-abc1234 missing: "
+        "avika-gateway:1.0.0, 1.0, latest, sha-abc1234 wrong platforms: "
         "The index lacks linux/arm64." in item.detail
     )
     assert "avika-agent:sha-abc1234 missing" in item.detail
