@@ -20,12 +20,18 @@ def record(
         target = str(release)
     return AuditEvent.objects.create(
         actor=user,
-        actor_name=user.get_username() if user else "system",
+        actor_name=user.get_username() if user else _nameless(details),
         action=action,
         target=target,
         release=release,
         details=details,
     )
+
+
+def _nameless(details: dict[str, Any]) -> str:
+    """Who acted when no account did: someone at the command line, or the
+    console itself (the worker, a schedule)."""
+    return "command line" if details.get("via") == "cli" else "system"
 
 
 def record_sign_in(

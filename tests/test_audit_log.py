@@ -219,3 +219,12 @@ def test_command_names_a_bad_date(db):
 
     with pytest.raises(CommandError, match="--since: Enter a valid date"):
         call_command("avika", "audit", "--since", "last tuesday")
+
+
+def test_what_the_command_line_did_is_attributed_to_it(db, release):
+    from releases import audit
+
+    by_hand = audit.record("release.requested", release=release, via="cli")
+    by_worker = audit.record("release.dispatched", release=release)
+    assert by_hand.actor_name == "command line"
+    assert by_worker.actor_name == "system"
