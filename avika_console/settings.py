@@ -156,6 +156,10 @@ SANDBOX = env_bool("AVIKA_SANDBOX", not GITHUB_TOKEN)
 SANDBOX_BASE_URL = env_str("AVIKA_SANDBOX_URL", "http://127.0.0.1:8000").rstrip("/")
 # Seconds a simulated release run takes; 0 makes it finish at once.
 SANDBOX_RUN_SECONDS = env_float("AVIKA_SANDBOX_RUN_SECONDS", 40)
+# Manifest GETs the sandbox registry allows per 6-hour window. Docker Hub
+# allows 100 anonymous pulls; the console spends about nine per release, so
+# the sandbox is generous enough for a long session of trying things out.
+SANDBOX_REGISTRY_PULL_LIMIT = env_int("SANDBOX_REGISTRY_PULL_LIMIT", 1000, minimum=1)
 if SANDBOX:
     GITHUB_API_URL = env_str("GITHUB_API_URL", f"{SANDBOX_BASE_URL}/sandbox/github")
     if not GITHUB_TOKEN:
