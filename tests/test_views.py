@@ -4,6 +4,7 @@ GitHub is replaced at the client module (`releases.views.client_for`) by a
 fake that answers like the real client; releases are made directly as rows.
 """
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from releases.ghclient import ConnectionInfo, GitHubError
-from releases.models import Artifact, Heartbeat, Project, Release
+from releases.models import Artifact, Heartbeat, Project, RegistryStatus, Release
 from releases.planning import ReleaseContext
 from releases.workflow import WorkflowInput
 
@@ -642,6 +643,47 @@ def test_system_page_shows_github_error_and_silent_worker(
     assert "401 Bad credentials" in page
     assert 'tone-bad">not running' in page
     assert "needs attention" in page
+
+
+def _limited_registry(until_seconds: int) -> None:
+    now = timezone.now()
+    RegistryStatus.objects.create(
+        registry="https://registry.example",
+        limit=100,
+        remaining=0,
+        window_seconds=21600,
+        observed_at=now,
+        limited_until=now + timedelta(seconds=until_seconds),
+        limited_count=1,
+        last_error="registry.example rate-limits us (429): pull limit",
+    )
+
+
+@pytest.mark.parametrize("page", ["system", "images"])
+def test_a_back_off_under_a_minute_counts_its_seconds(
+    client, maintainer, project, github, page
+):
+    _limited_registry(40)
+    client.force_login(maintainer)
+
+    text = client.get(reverse(page)).content.decode()
+
+    assert not re.search(r"until <time[^>]*>just now", text)
+    assert re.search(r"until <time[^>]*>[^<]*\(in (39|40) seconds\)</time>", text)
+
+
+@pytest.mark.parametrize("page", ["system", "images"])
+def test_a_back_off_that_has_passed_says_the_next_inspection_asks(
+    client, maintainer, project, github, page
+):
+    _limited_registry(-90)
+    client.force_login(maintainer)
+
+    text = client.get(reverse(page)).content.decode()
+
+    assert "nothing is asked until" not in text
+    assert "the next inspection asks the registry again" in text
+    assert 'tone-waiting">rate-limited' in text
 
 
 def test_healthz_needs_no_sign_in(client, db):
