@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Q
 
 from releases import actions, approvals, auditlog, checklist, publishing
 from releases.forms import ReleaseForm
@@ -446,11 +447,6 @@ class Command(BaseCommand):
             "actor": options.get("actor"),
         }
         params = {name: value for name, value in given.items() if value}
-        if options.get("release"):
-            found = Release.objects.filter(version=options["release"]).first()
-            if found is None:
-                raise CommandError(f"No release {options['release']} is known.")
-            params["release"] = str(found.pk)
         filters = auditlog.filtered(params)
         if filters.is_bound and not filters.is_valid():
             problems = "; ".join(
@@ -458,7 +454,15 @@ class Command(BaseCommand):
                 for name, errors in filters.errors.items()
             )
             raise CommandError(problems)
-        events = auditlog.stream(filters.qs.order_by("created_at", "pk"))
+        events = filters.qs
+        if version := options.get("release"):
+            # Every attempt at the version: a failed one and the one published
+            # are two releases with the same version.
+            attempts = Release.objects.filter(Q(version=version) | Q(tag=version))
+            if not attempts.exists():
+                raise CommandError(f"No release {version} is known.")
+            events = events.filter(release__in=attempts)
+        events = auditlog.stream(events.order_by("created_at", "pk"))
         write = (
             auditlog.json_chunks if options["format"] == "json" else auditlog.csv_lines
         )
