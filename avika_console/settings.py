@@ -270,9 +270,18 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
     },
+    "filters": {
+        "refusal_without_traceback": {
+            "()": "avika_console.logfilters.RefusalWithoutTraceback"
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's default logging gives "django" a console handler of its
+        # own; with ours on the root every line would be written twice.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.request": {"filters": ["refusal_without_traceback"]},
         # urllib3 logs request URLs at DEBUG; keep it quiet so nothing leaks.
         "urllib3": {"level": "WARNING"},
         "github": {"level": "WARNING"},

@@ -112,3 +112,33 @@ def test_postgres_urls_are_accepted(tmp_path):
     url = "postgres://u:p@db.example:5432/avika"
     engine = settings_of(tmp_path, ["DATABASES"], DATABASE_URL=url)
     assert "django.db.backends.postgresql" in " ".join(engine)
+
+
+REFUSED_REQUEST = """
+from django.contrib.auth.models import User
+from django.test import Client
+client = Client()
+client.force_login(User.objects.create_user("otto"))
+assert client.get("/images/").status_code == 403
+"""
+
+
+def test_a_refused_request_is_one_log_line_without_a_traceback(tmp_path):
+    env = {**os.environ, "AVIKA_VAR_DIR": str(tmp_path), "ALLOWED_HOSTS": "testserver"}
+    env.pop("DATABASE_URL", None)
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, timeout=120)
+
+    result = subprocess.run(
+        [*manage, "shell", "-v", "0", "-c", REFUSED_REQUEST],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    forbidden = [line for line in result.stderr.splitlines() if "Forbidden" in line]
+    assert len(forbidden) == 1, result.stderr
+    assert "/images/" in forbidden[0]
