@@ -6,6 +6,7 @@ fake that answers like the real client; releases are made directly as rows.
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import semver
@@ -705,3 +706,18 @@ def test_error_page_renders_without_a_request(db):
     from django.template.loader import render_to_string
 
     assert "Something went wrong" in render_to_string("500.html")
+
+
+def test_favicon_ico_leads_to_the_console_svg_icon(client, maintainer, project, github):
+    from django.contrib.staticfiles import finders
+
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/static/favicon.svg"
+    icon = Path(finders.find("favicon.svg")).read_text()
+    assert icon.startswith("<svg")
+    assert icon.rstrip().endswith("</svg>")
+    client.force_login(maintainer)
+    page = client.get(reverse("dashboard")).content.decode()
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
