@@ -479,6 +479,26 @@ def test_preview_works_without_javascript(client, maintainer, project, github):
     assert "2.0.0" in page
 
 
+def test_new_release_page_reads_version_afresh_like_the_dashboard(
+    client, maintainer, project, github
+):
+    client.force_login(maintainer)
+    client.get(reverse("new_release"), {"bump_type": "minor"})
+    github.version = "1.111.0"  # a release merged, or the sandbox was reset
+
+    dashboard = client.get(reverse("dashboard")).content.decode()
+    page = client.get(reverse("new_release"), {"bump_type": "minor"})
+    typed = client.get(
+        reverse("new_release"),
+        {"bump_type": "patch"},
+        headers={"HX-Request": "true"},
+    )
+
+    assert "1.111.0" in dashboard
+    assert "1.112.0" in page.content.decode()
+    assert "1.111.1" in typed.content.decode()
+
+
 @pytest.mark.parametrize(
     ("choices", "problem"),
     [
