@@ -104,6 +104,12 @@ TEMPLATES = [
 
 _default_sqlite = f"sqlite:///{VAR_DIR / 'avika.sqlite3'}"
 _database_url = env_str("DATABASE_URL", _default_sqlite)
+_db_scheme = urlsplit(_database_url).scheme
+if _db_scheme not in {"sqlite", "postgres", "postgresql"}:
+    raise ImproperlyConfigured(
+        "DATABASE_URL must start with sqlite:// or postgres:// (postgresql://), "
+        f"not {_database_url.split(':', 1)[0] + ':'!r}."
+    )
 try:
     _db = dj_database_url.parse(_database_url, conn_max_age=60)
 except ValueError as exc:
@@ -154,8 +160,21 @@ else:
 GITHUB_TOKEN = env_secret("GITHUB_TOKEN")
 SANDBOX = env_bool("AVIKA_SANDBOX", not GITHUB_TOKEN)
 SANDBOX_BASE_URL = env_str("AVIKA_SANDBOX_URL", "http://127.0.0.1:8000").rstrip("/")
+if urlsplit(SANDBOX_BASE_URL).scheme not in {"http", "https"}:
+    raise ImproperlyConfigured(
+        f"AVIKA_SANDBOX_URL must be an http(s) URL, not {SANDBOX_BASE_URL!r}."
+    )
 # Seconds a simulated release run takes; 0 makes it finish at once.
 SANDBOX_RUN_SECONDS = env_float("AVIKA_SANDBOX_RUN_SECONDS", 40)
+# Manifest GETs the sandbox registry allows per 6-hour window. Docker Hub
+# allows 100 anonymous pulls; the console spends about nine per release, so
+# the sandbox is generous enough for a long session of trying things out.
+SANDBOX_REGISTRY_PULL_LIMIT = env_int("SANDBOX_REGISTRY_PULL_LIMIT", 1000, minimum=1)
+# How long the dispatch-timeout fault holds the dispatch's answer, and how
+# long the rate-limit fault lasts from the first request it meets: long
+# enough to be seen on a page, not only by a background sync.
+SANDBOX_DISPATCH_HANG_SECONDS = env_float("SANDBOX_DISPATCH_HANG_SECONDS", 30)
+SANDBOX_RATE_LIMIT_SECONDS = env_float("SANDBOX_RATE_LIMIT_SECONDS", 60)
 if SANDBOX:
     GITHUB_API_URL = env_str("GITHUB_API_URL", f"{SANDBOX_BASE_URL}/sandbox/github")
     if not GITHUB_TOKEN:
@@ -174,7 +193,9 @@ if bool(DOCKERHUB_USERNAME) != bool(DOCKERHUB_TOKEN):
         "Set both DOCKERHUB_USERNAME and DOCKERHUB_TOKEN, or neither."
     )
 # Seconds between polls of a running workflow run.
-RUN_POLL_SECONDS = env_float("AVIKA_RUN_POLL_SECONDS", 3, minimum=0)
+# Tests set RUN_POLL_SECONDS to 0 directly; from the environment a shorter
+# interval would only spend the rate limit.
+RUN_POLL_SECONDS = env_float("AVIKA_RUN_POLL_SECONDS", 3, minimum=0.5)
 
 # The images' registry (Registry v2) and Docker Hub's web API (push times).
 # Empty REGISTRY_URL: derived from the project's registry host, Docker Hub
@@ -249,9 +270,18 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
     },
+    "filters": {
+        "refusal_without_traceback": {
+            "()": "avika_console.logfilters.RefusalWithoutTraceback"
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's default logging gives "django" a console handler of its
+        # own; with ours on the root every line would be written twice.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.request": {"filters": ["refusal_without_traceback"]},
         # urllib3 logs request URLs at DEBUG; keep it quiet so nothing leaks.
         "urllib3": {"level": "WARNING"},
         "github": {"level": "WARNING"},

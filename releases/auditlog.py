@@ -11,6 +11,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from releases.models import AuditEvent, Release
 
@@ -23,12 +24,24 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
+class ReleaseChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Release) -> str:
+        # A version tried twice (a failed attempt, then the one published)
+        # is two releases: tell them apart by state, id and start day.
+        started = timezone.localdate(obj.created_at).isoformat()
+        return f"{obj} · {obj.state} · #{obj.pk}, started {started}"
+
+
+class ReleaseFilter(django_filters.ModelChoiceFilter):
+    field_class = ReleaseChoiceField
+
+
 class AuditFilter(django_filters.FilterSet):
     actor = django_filters.ChoiceFilter(
         field_name="actor_name", label="Actor", empty_label="all"
     )
     action = django_filters.ChoiceFilter(label="Action", empty_label="all")
-    release = django_filters.ModelChoiceFilter(
+    release = ReleaseFilter(
         queryset=Release.objects.select_related("project").order_by("-created_at"),
         label="Release",
         empty_label="all",

@@ -819,14 +819,18 @@ def client_for(project: Project) -> GitHubClient:
     return GitHubClient(project)
 
 
-def recent_release_context(project: Project, max_age: int = 30) -> ReleaseContext:
+def recent_release_context(
+    project: Project, max_age: int = 30, *, fresh: bool = False
+) -> ReleaseContext:
     """A release context at most `max_age` seconds old, for live previews.
 
     A maintainer typing in the form would otherwise cost several API
-    requests per keystroke. Starting a release always reads afresh.
+    requests per keystroke. Starting a release always reads afresh, and so
+    does opening the form (`fresh`), so that it never shows another VERSION
+    than the dashboard: the previews typed on it then reuse that reading.
     """
     key = f"release-context:{project.pk}:{project.repository}"
-    context = cache.get(key)
+    context = None if fresh else cache.get(key)
     if context is None:
         context = client_for(project).release_context()
         cache.set(key, context, max_age)

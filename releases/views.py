@@ -192,7 +192,8 @@ def new_release(request: HtmxHttpRequest) -> HttpResponse:
         if request.method == "POST":
             release_context = client_for(project).release_context()
         else:
-            release_context = recent_release_context(project)
+            fresh = not wants_fragment(request)
+            release_context = recent_release_context(project, fresh=fresh)
     except GitHubError as exc:
         page["github_error"] = str(exc)
         return render(request, "releases/new.html", page, status=502)

@@ -37,7 +37,7 @@ FAULTS: dict[str, tuple[str, dict]] = {
     ),
     "dispatch-timeout": (
         "the next dispatch creates its run but answers only after "
-        "SANDBOX_DISPATCH_HANG_SECONDS",
+        "SANDBOX_DISPATCH_HANG_SECONDS (default 30)",
         {},
     ),
     "no-run-details": (
@@ -55,8 +55,9 @@ FAULTS: dict[str, tuple[str, dict]] = {
         {"actor": "someone-else"},
     ),
     "rate-limit": (
-        "GitHub API requests answer 403 and registry manifest GETs 429 for "
-        "SANDBOX_RATE_LIMIT_SECONDS from the next request",
+        "GitHub API requests answer 403, registry manifest GETs and Docker "
+        "Hub's tags API 429, for SANDBOX_RATE_LIMIT_SECONDS (default 60) from "
+        "the first request that meets it",
         {},
     ),
 }
@@ -109,7 +110,7 @@ def rate_limited_until() -> float | None:
     if fault.active_until is None:
         # The first request that meets the fault starts its clock; a racing
         # request keeps the clock the winner set.
-        seconds = float(getattr(settings, "SANDBOX_RATE_LIMIT_SECONDS", 5))
+        seconds = settings.SANDBOX_RATE_LIMIT_SECONDS
         until = now + timedelta(seconds=seconds)
         Fault.objects.filter(pk=fault.pk, active_until=None).update(active_until=until)
         fault = Fault.objects.filter(pk=fault.pk).first()

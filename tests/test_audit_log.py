@@ -228,3 +228,53 @@ def test_what_the_command_line_did_is_attributed_to_it(db, release):
     by_worker = audit.record("release.dispatched", release=release)
     assert by_hand.actor_name == "command line"
     assert by_worker.actor_name == "system"
+
+
+def _two_attempts(project, maintainer) -> tuple[Release, Release]:
+    failed = Release.objects.create(
+        project=project,
+        version="1.112.4",
+        tag="v1.112.4",
+        state=Release.State.FAILED,
+        requested_by=maintainer,
+    )
+    published = Release.objects.create(
+        project=project,
+        version="1.112.4",
+        tag="v1.112.4",
+        state=Release.State.PUBLISHED,
+        requested_by=maintainer,
+    )
+    audit.record("release.failed", release=failed)
+    audit.record("release.published", actor=maintainer, release=published)
+    return failed, published
+
+
+def test_release_filter_tells_attempts_of_one_version_apart(
+    client, auditor, project, maintainer
+):
+    failed, published = _two_attempts(project, maintainer)
+    client.force_login(auditor)
+
+    page = client.get(reverse("audit")).content.decode()
+
+    day = timezone.localdate().isoformat()
+    assert f"avika v1.112.4 · failed · #{failed.pk}, started {day}" in page
+    assert f"avika v1.112.4 · published · #{published.pk}, started {day}" in page
+
+
+def test_command_release_filter_holds_every_attempt_of_the_version(
+    db, project, maintainer
+):
+    from django.core.management import call_command
+
+    _two_attempts(project, maintainer)
+    audit.record("release.requested", target="other")
+    out = io.StringIO()
+
+    call_command(
+        "avika", "audit", "--release", "1.112.4", "--format", "json", stdout=out
+    )
+
+    events = json.loads(out.getvalue())
+    assert [e["action"] for e in events] == ["release.failed", "release.published"]

@@ -248,7 +248,7 @@ def test_a_429_is_a_state_of_its_own_and_the_audit_backs_off(
     status = RegistryStatus.objects.get()
     assert status.limited_until > timezone.now()
     assert status.remaining == 0
-    assert status.limit == 100
+    assert status.limit == settings.SANDBOX_REGISTRY_PULL_LIMIT
 
     session = CountingSession()
     skipped = images.audit_project(

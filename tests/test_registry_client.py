@@ -121,7 +121,10 @@ def test_tags_follow_relative_next_links(live_server, session):
     assert len(tags) == len(set(tags))
 
 
-def test_429_is_its_own_error_and_rate_limit_headers_are_read(client, session):
+def test_429_is_its_own_error_and_rate_limit_headers_are_read(
+    client, session, settings
+):
+    settings.SANDBOX_REGISTRY_PULL_LIMIT = 100
     client.inspect(GATEWAY, "1.110.0")
     assert client.rate_limit is not None
     assert client.rate_limit.limit == 100

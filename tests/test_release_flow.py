@@ -2,6 +2,7 @@
 on a live server, from the release request to the imported draft."""
 
 import json
+import logging
 
 import pytest
 from django.core.management import call_command
@@ -194,6 +195,53 @@ def test_cli_release_waits_and_prints_json(github_sandbox, project, capsys):
     assert out["state"] == "draft"
     assert out["run_url"]
     assert set(out["assets"]) == BINARIES | {"avika-1.111.0-rc.1.tgz", "checksums.txt"}
+
+
+def test_cli_release_json_refusal_is_json_on_stdout(
+    github_sandbox, project, maintainer, capsys
+):
+    actions.request_release(
+        project=project,
+        user=maintainer,
+        plan=plan_for(project, prerelease="rc.1"),
+        enqueue=False,
+    )
+    args = ["release", "--bump", "minor", "--prerelease", "rc.1", "--json"]
+
+    with pytest.raises(SystemExit) as exited:
+        call_command("avika", *args)
+
+    assert exited.value.code == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["version"] == "1.111.0-rc.1"
+    assert out["state"] is None
+    assert "v1.111.0-rc.1 is already in progress" in out["error"]
+    assert Release.objects.count() == 1
+
+
+@pytest.mark.parametrize("command", ["verify", "publish"])
+def test_cli_json_refusal_of_an_unknown_version_is_json(
+    github_sandbox, project, capsys, command
+):
+    with pytest.raises(SystemExit) as exited:
+        call_command("avika", command, "9.9.9", "--json")
+
+    assert exited.value.code == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["version"] == "9.9.9"
+    assert out["state"] is None
+    assert "No draft or published release 9.9.9" in out["error"]
+
+
+def test_cli_release_wait_keeps_the_task_queue_quiet(
+    github_sandbox, project, capsys, caplog
+):
+    caplog.set_level(logging.INFO)
+    call_command("avika", "release", "--bump", "patch", "--wait", "--json")
+
+    queue_lines = [r for r in caplog.records if r.name == "django-q"]
+    assert [r.getMessage() for r in queue_lines if r.levelno < logging.WARNING] == []
+    assert logging.getLogger("django-q").level != logging.WARNING  # restored
 
 
 def test_sync_imports_releases_made_outside_the_console(github_sandbox, project):

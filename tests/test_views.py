@@ -4,7 +4,9 @@ GitHub is replaced at the client module (`releases.views.client_for`) by a
 fake that answers like the real client; releases are made directly as rows.
 """
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import semver
@@ -12,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from releases.ghclient import ConnectionInfo, GitHubError
-from releases.models import Artifact, Heartbeat, Project, Release
+from releases.models import Artifact, Heartbeat, Project, RegistryStatus, Release
 from releases.planning import ReleaseContext
 from releases.workflow import WorkflowInput
 
@@ -515,6 +517,26 @@ def test_the_no_script_preview_posts_and_keeps_the_token_out_of_the_address(
     assert not Release.objects.exists()
 
 
+def test_new_release_page_reads_version_afresh_like_the_dashboard(
+    client, maintainer, project, github
+):
+    client.force_login(maintainer)
+    client.get(reverse("new_release"), {"bump_type": "minor"})
+    github.version = "1.111.0"  # a release merged, or the sandbox was reset
+
+    dashboard = client.get(reverse("dashboard")).content.decode()
+    page = client.get(reverse("new_release"), {"bump_type": "minor"})
+    typed = client.get(
+        reverse("new_release"),
+        {"bump_type": "patch"},
+        headers={"HX-Request": "true"},
+    )
+
+    assert "1.111.0" in dashboard
+    assert "1.112.0" in page.content.decode()
+    assert "1.111.1" in typed.content.decode()
+
+
 @pytest.mark.parametrize(
     ("choices", "problem"),
     [
@@ -682,6 +704,47 @@ def test_system_page_shows_github_error_and_silent_worker(
     assert "needs attention" in page
 
 
+def _limited_registry(until_seconds: int) -> None:
+    now = timezone.now()
+    RegistryStatus.objects.create(
+        registry="https://registry.example",
+        limit=100,
+        remaining=0,
+        window_seconds=21600,
+        observed_at=now,
+        limited_until=now + timedelta(seconds=until_seconds),
+        limited_count=1,
+        last_error="registry.example rate-limits us (429): pull limit",
+    )
+
+
+@pytest.mark.parametrize("page", ["system", "images"])
+def test_a_back_off_under_a_minute_counts_its_seconds(
+    client, maintainer, project, github, page
+):
+    _limited_registry(40)
+    client.force_login(maintainer)
+
+    text = client.get(reverse(page)).content.decode()
+
+    assert not re.search(r"until <time[^>]*>just now", text)
+    assert re.search(r"until <time[^>]*>[^<]*\(in (39|40) seconds\)</time>", text)
+
+
+@pytest.mark.parametrize("page", ["system", "images"])
+def test_a_back_off_that_has_passed_says_the_next_inspection_asks(
+    client, maintainer, project, github, page
+):
+    _limited_registry(-90)
+    client.force_login(maintainer)
+
+    text = client.get(reverse(page)).content.decode()
+
+    assert "nothing is asked until" not in text
+    assert "the next inspection asks the registry again" in text
+    assert 'tone-waiting">rate-limited' in text
+
+
 def test_healthz_needs_no_sign_in(client, db):
     assert client.get(reverse("healthz")).json()["status"] == "ok"
 
@@ -701,3 +764,18 @@ def test_error_page_renders_without_a_request(db):
     from django.template.loader import render_to_string
 
     assert "Something went wrong" in render_to_string("500.html")
+
+
+def test_favicon_ico_leads_to_the_console_svg_icon(client, maintainer, project, github):
+    from django.contrib.staticfiles import finders
+
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/static/favicon.svg"
+    icon = Path(finders.find("favicon.svg")).read_text()
+    assert icon.startswith("<svg")
+    assert icon.rstrip().endswith("</svg>")
+    client.force_login(maintainer)
+    page = client.get(reverse("dashboard")).content.decode()
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page

@@ -38,6 +38,26 @@ def reltime(value: datetime | None, empty: str = "—") -> SafeString:
     )
 
 
+@register.simple_tag
+def until(value: datetime) -> SafeString:
+    """A moment to come as a clock time with how long until it, to the
+    second when it is under a minute away (`reltime` says "just now")."""
+    left = value - timezone.now()
+    if left < timedelta(minutes=1):
+        seconds = max(1, int(left.total_seconds()))
+        words = f"in {seconds} second{'s' if seconds != 1 else ''}"
+    else:
+        words = f"in {timeuntil(value, depth=1)}"
+    local = timezone.localtime(value)
+    return format_html(
+        '<time datetime="{}" title="{}">{} ({})</time>',
+        value.isoformat(),
+        local.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        local.strftime("%H:%M:%S %Z"),
+        words,
+    )
+
+
 @register.filter
 def mb(size: int | None) -> str:
     """A compressed image size in MB (10^6 bytes, as the budgets are)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from urllib.parse import quote
 
+from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -19,7 +20,7 @@ from sandbox.models import ImageTag, Manifest
 SERVICE = "sandbox-registry"
 TOKEN_SALT = "sandbox.registry"
 TOKEN_SECONDS = 300
-PULL_LIMIT = 100
+# Docker Hub's window for anonymous pulls; the limit is a setting.
 PULL_WINDOW = 21600
 
 
@@ -144,8 +145,12 @@ def negotiate(manifest: Manifest, accepted: set[str]) -> Manifest | None:
     return None
 
 
+def _pull_limit() -> int:
+    return settings.SANDBOX_REGISTRY_PULL_LIMIT
+
+
 def _pull_headers(response: HttpResponse, remaining: int) -> None:
-    response["ratelimit-limit"] = f"{PULL_LIMIT};w={PULL_WINDOW}"
+    response["ratelimit-limit"] = f"{_pull_limit()};w={PULL_WINDOW}"
     response["ratelimit-remaining"] = f"{remaining};w={PULL_WINDOW}"
     response["docker-ratelimit-source"] = "sandbox"
 
@@ -174,7 +179,7 @@ def manifest(request: HttpRequest, name: str, reference: str) -> HttpResponse:
     if counted and faults.rate_limited_until():
         return _too_many(request)
     client = f"ip:{request.META.get('REMOTE_ADDR', '')}"
-    window = quota("pulls", client, PULL_LIMIT, PULL_WINDOW, spend=False)
+    window = quota("pulls", client, _pull_limit(), PULL_WINDOW, spend=False)
     if counted and window.remaining == 0:
         return _too_many(request)
     return _serve(request, name, reference, client, counted)
@@ -189,7 +194,7 @@ def _serve(
         message = "manifest unknown"
         detail = {"Tag": reference} if not reference.startswith("sha256:") else None
         return _errors(404, "MANIFEST_UNKNOWN", message, detail)
-    window = quota("pulls", client, PULL_LIMIT, PULL_WINDOW, spend=counted)
+    window = quota("pulls", client, _pull_limit(), PULL_WINDOW, spend=counted)
     data = bytes(chosen.data)
     response = HttpResponse(data if request.method == "GET" else b"")
     response["Content-Type"] = chosen.media_type

@@ -168,3 +168,26 @@ def test_github_trouble_and_a_release_in_flight_are_said_in_place(
     shoot("new-release-in-flight")
     page.get_by_role("link", name="v1.111.0").click()
     assert page.url.endswith(running.get_absolute_url())
+
+
+def test_htmx_adds_no_inline_style_and_the_indicator_is_ours(
+    page, sign_in, maintainer, project, github
+):
+    sign_in("maya")
+    for url in ["/", "/releases/new/", "/images/", "/system/"]:
+        page.goto(url)
+        assert page.evaluate("typeof htmx") == "object"
+        # htmx's own indicator styles are an inline <style>: the CSP would
+        # refuse it with a console error, which the page fixture fails on.
+        assert page.locator("head style").count() == 0, url
+    page.evaluate(
+        "document.body.insertAdjacentHTML('beforeend',"
+        " '<span id=probe class=htmx-indicator>…</span>')"
+    )
+    probe = page.locator("#probe")
+    expect(probe).to_have_css("opacity", "0")
+    probe.evaluate("e => e.classList.add('htmx-request')")
+    expect(probe).to_have_css("opacity", "1")
+    response = page.goto("/favicon.ico")
+    assert response.ok
+    assert "svg" in response.headers["content-type"]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 
 import pytest
+from django.core.management import call_command
 
 from sandbox import faults, seed
 
@@ -77,9 +79,9 @@ def test_head_gives_digest_type_and_size_without_counting(client):
     assert head["Content-Type"] == OCI_INDEX
     assert head["Docker-Content-Digest"] == get["Docker-Content-Digest"]
     assert int(head["Content-Length"]) == len(get.content)
-    assert head["ratelimit-limit"] == "100;w=21600"
-    assert head["ratelimit-remaining"] == "100;w=21600"
-    assert get["ratelimit-remaining"] == "99;w=21600"
+    assert head["ratelimit-limit"] == "1000;w=21600"
+    assert head["ratelimit-remaining"] == "1000;w=21600"
+    assert get["ratelimit-remaining"] == "999;w=21600"
 
 
 def test_manifest_bytes_hash_to_their_digest(client):
@@ -236,3 +238,28 @@ def test_hub_rate_limit_fault_is_429_with_retry_after(client):
     assert response.status_code == 429
     assert int(response["X-Retry-After"]) > 0
     assert json.loads(response.content)["message"]
+
+
+def test_pull_limit_is_a_setting_and_still_ends_in_429(client, settings):
+    settings.SANDBOX_REGISTRY_PULL_LIMIT = 2
+    first = manifest(client, "hellodk/avika-gateway", "1.110.0")
+    second = manifest(client, "hellodk/avika-gateway", "1.110.0")
+    third = manifest(client, "hellodk/avika-gateway", "1.110.0")
+
+    assert first["ratelimit-limit"] == "2;w=21600"
+    assert first["ratelimit-remaining"] == "1;w=21600"
+    assert second["ratelimit-remaining"] == "0;w=21600"
+    assert third.status_code == 429
+    assert third["ratelimit-remaining"] == "0;w=21600"
+
+
+def test_sandbox_reset_gives_the_pulls_back(client, settings):
+    settings.SANDBOX_REGISTRY_PULL_LIMIT = 1
+    manifest(client, "hellodk/avika-gateway", "1.110.0")
+    assert manifest(client, "hellodk/avika-gateway", "1.110.0").status_code == 429
+
+    call_command("sandbox", "reset", stdout=io.StringIO())
+
+    again = manifest(client, "hellodk/avika-gateway", "1.110.0")
+    assert again.status_code == 200
+    assert again["ratelimit-remaining"] == "0;w=21600"

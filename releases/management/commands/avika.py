@@ -1,10 +1,14 @@
 """The console from the command line: the same actions as the screens."""
 
 import json
+import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Q
 
 from releases import actions, approvals, auditlog, checklist, publishing
 from releases.forms import ReleaseForm
@@ -13,6 +17,19 @@ from releases.models import Project, Release, TagObservation
 from releases.planning import BUMP_FIELD, PRERELEASE_FIELD, InputRoles
 from releases.registry import RegistryError
 from releases.versioning import BUMPS
+
+
+@contextmanager
+def _quiet_task_queue() -> Iterator[None]:
+    """django-q logs every task it enqueues or runs at INFO; on the command
+    line that is noise between the command's own lines."""
+    queue = logging.getLogger("django-q")
+    level = queue.level
+    queue.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        queue.setLevel(level)
 
 
 class Command(BaseCommand):
@@ -97,7 +114,21 @@ class Command(BaseCommand):
         if options["action"] == "audit":
             self._audit(options)
             return
+        # The version asked about, for a refusal printed as JSON.
+        self.version: str | None = options.get("version")
+        with _quiet_task_queue():
+            try:
+                self._act(options)
+            except CommandError as exc:
+                if not options.get("json") or options["action"] == "images":
+                    raise
+                self.stdout.write(json.dumps(self._refusal(options, str(exc))))
+                raise SystemExit(1)
+
+    def _act(self, options: dict[str, Any]) -> None:
         project = self._project(options.get("project"))
+        if self.version:
+            self.version = self.version.removeprefix(project.tag_prefix)
         if options["action"] == "sync":
             self._sync(project)
         elif options["action"] == "verify":
@@ -108,6 +139,23 @@ class Command(BaseCommand):
             self._images(project, options)
         else:
             self._release(project, options)
+
+    def _refusal(self, options: dict[str, Any], error: str) -> dict[str, Any]:
+        """The action's JSON shape for a refusal, with `error` saying why."""
+        payload: dict[str, Any] = {"version": self.version, "state": None}
+        if options["action"] == "release":
+            payload |= {"run_url": None, "assets": []}
+        elif options["action"] == "verify":
+            payload["items"] = []
+        elif options["action"] == "publish":
+            payload |= {
+                "published": False,
+                "latest": None,
+                "revision": None,
+                "failing": [],
+                "missing_assets": [],
+            }
+        return payload | {"error": error}
 
     def _project(self, repository: str | None) -> Project:
         projects = Project.objects.all()
@@ -140,7 +188,9 @@ class Command(BaseCommand):
             raise CommandError(str(exc))
         data = self._form_data(context.inputs, options["bump"], options["prerelease"])
         form = ReleaseForm(data=data, context=context)
-        if not form.is_valid() or form.plan is None:
+        valid = form.is_valid()
+        self.version = (form.plan or form.preview()).version or None
+        if not valid or form.plan is None:
             problems = [str(e) for errors in form.errors.values() for e in errors]
             raise CommandError(
                 "; ".join(problems) or "The release could not be planned."
@@ -397,11 +447,6 @@ class Command(BaseCommand):
             "actor": options.get("actor"),
         }
         params = {name: value for name, value in given.items() if value}
-        if options.get("release"):
-            found = Release.objects.filter(version=options["release"]).first()
-            if found is None:
-                raise CommandError(f"No release {options['release']} is known.")
-            params["release"] = str(found.pk)
         filters = auditlog.filtered(params)
         if filters.is_bound and not filters.is_valid():
             problems = "; ".join(
@@ -409,7 +454,15 @@ class Command(BaseCommand):
                 for name, errors in filters.errors.items()
             )
             raise CommandError(problems)
-        events = auditlog.stream(filters.qs.order_by("created_at", "pk"))
+        events = filters.qs
+        if version := options.get("release"):
+            # Every attempt at the version: a failed one and the one published
+            # are two releases with the same version.
+            attempts = Release.objects.filter(Q(version=version) | Q(tag=version))
+            if not attempts.exists():
+                raise CommandError(f"No release {version} is known.")
+            events = events.filter(release__in=attempts)
+        events = auditlog.stream(events.order_by("created_at", "pk"))
         write = (
             auditlog.json_chunks if options["format"] == "json" else auditlog.csv_lines
         )
