@@ -375,16 +375,26 @@ def test_an_approval_for_what_was_not_seen_is_asked_again(client, reviewer, proj
 # After publishing ------------------------------------------------------------------
 
 
-def test_published_release_shows_who_published_which_revision_and_the_override(
-    client, maintainer, project
-):
+def published_draft(project, maintainer, *, latest: bool, **fields) -> Release:
+    """A ready draft marked as published by `maintainer` with revision 1."""
     release = ready_draft(project)
-    revision = release.revisions.get()
     Release.objects.filter(pk=release.pk).update(
         state="published",
         published_by=maintainer,
-        published_revision=revision,
-        published_latest=False,
+        published_revision=release.revisions.get(),
+        published_latest=latest,
+        **fields,
+    )
+    return release
+
+
+def test_published_release_shows_who_published_which_revision_and_the_override(
+    client, maintainer, project
+):
+    release = published_draft(
+        project,
+        maintainer,
+        latest=False,
         publish_override_reason="Flaky CI, verified by hand on three machines.",
     )
     AuditEvent.objects.create(
@@ -407,14 +417,7 @@ def test_published_release_shows_who_published_which_revision_and_the_override(
 def test_a_release_that_was_latest_says_so_once_a_higher_one_is_published(
     client, maintainer, project
 ):
-    release = ready_draft(project)
-    revision = release.revisions.get()
-    Release.objects.filter(pk=release.pk).update(
-        state="published",
-        published_by=maintainer,
-        published_revision=revision,
-        published_latest=True,
-    )
+    release = published_draft(project, maintainer, latest=True)
     page = page_of(client, maintainer, release)
     assert '<span class="chip tone-good">Latest</span>' in page
 
