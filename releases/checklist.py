@@ -180,7 +180,13 @@ def run(
         try:
             verdict = COMPUTE[key](context)
         except GitHubError as exc:
-            verdict = Verdict(False, f"Could not ask GitHub: {exc}")
+            # Not evidence either way: waiting, so it is asked again soon.
+            verdict = Verdict(
+                False,
+                f"Not checked: GitHub could not be asked ({exc}); asked again "
+                "within minutes.",
+                waiting=True,
+            )
         computed.append((position, key, name, verdict))
     with transaction.atomic():
         for position, key, name, verdict in computed:

@@ -2,9 +2,11 @@
 
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -106,11 +108,16 @@ def sync() -> None:
 
 
 def _refresh_drafts(project: Project) -> None:
-    """A draft's checklist waiting on CI goes green (or red) by itself."""
-    drafts = Release.objects.filter(
-        project=project, state=Release.State.DRAFT, checks_state=Release.Checks.DONE
+    """A draft's checklist waiting on CI (or on GitHub) goes green or red by
+    itself; so does a release published in the last day."""
+    recent = timezone.now() - timedelta(days=1)
+    releases = Release.objects.filter(
+        Q(state=Release.State.DRAFT)
+        | Q(state=Release.State.PUBLISHED, published_at__gte=recent),
+        project=project,
+        checks_state=Release.Checks.DONE,
     )
-    for release in drafts.filter(checks__waiting=True).distinct():
+    for release in releases.filter(checks__waiting=True).distinct():
         try:
             actions.refresh_waiting_checks(release)
         except GitHubError as exc:

@@ -231,3 +231,33 @@ def test_cli_images_lists_every_tag(github_sandbox, project, capsys):
         "linux/arm64",
     ]
     assert all(p["size"] > 0 for p in latest["platforms"])
+
+
+def test_github_not_answering_leaves_the_item_waiting_not_failed(
+    github_sandbox, project, maintainer, monkeypatch
+):
+    release = release_with(project, maintainer)
+
+    def rate_limited(context):
+        raise ghclient.RateLimited(
+            "GitHub's rate limit is used up (reading checks).", None
+        )
+
+    answering = checklist.COMPUTE["ci"]
+    monkeypatch.setitem(checklist.COMPUTE, "ci", rate_limited)
+    checklist.run(release, only=["ci"])
+    item = items(release)["ci"]
+    assert item.ok is False
+    assert item.waiting is True
+    assert item.detail.startswith("Not checked: GitHub could not be asked")
+    assert "asked again" in item.detail
+
+    # A release published today is looked at again by the sync, too.
+    Release.objects.filter(pk=release.pk).update(
+        state=Release.State.PUBLISHED, published_at=timezone.now()
+    )
+    monkeypatch.setitem(checklist.COMPUTE, "ci", answering)
+    from releases import tasks
+
+    tasks._refresh_drafts(project)
+    assert items(release)["ci"].ok is True
