@@ -358,7 +358,10 @@ def count_problems(rows: list[TagObservation]) -> dict[str, int]:
 
 
 def problem_words(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {state.replace('_', '-')}" for state, n in counts.items())
+    from releases.models import TagObservation
+
+    labels = dict(TagObservation.State.choices)
+    return ", ".join(f"{n} {labels.get(state, state)}" for state, n in counts.items())
 
 
 # The size chart --------------------------------------------------------------------

@@ -183,6 +183,14 @@ def test_a_drifted_tag_is_an_alarm_on_the_release_page(client, auditor, project)
 def test_a_reviewer_gets_no_links_to_the_images_page(client, reviewer, project):
     release = make_release(project, "1.110.0", "published")
     observe(project, release, "avika-gateway", "1.110.0", state="drifted")
+    CheckResult.objects.create(
+        release=release,
+        key="images",
+        name="Every image verified",
+        ok=False,
+        detail="avika-gateway:1.110.0 drifted.",
+        link=reverse("images") + "?release=1.110.0",
+    )
     client.force_login(reviewer)
     page = client.get(release.get_absolute_url()).content.decode()
     assert "hellodk/avika-gateway:1.110.0" in page
@@ -258,6 +266,14 @@ def test_problems_come_first_and_the_tab_title_says_so(client, auditor, project)
     assert rows.index('data-tag="1.110.0"') < rows.index('data-tag="1.107.0"')
     assert rows.index('data-tag="1.107.0"') < rows.index('data-tag="latest"')
     assert 'tone-bad">drifted' in page
+
+
+def test_the_tab_title_names_problems_as_the_page_does(client, auditor, project):
+    release = make_release(project, "1.110.0", "published")
+    observe(project, release, "avika-agent", "1.110.0", state="platforms")
+    client.force_login(auditor)
+    page = client.get(reverse("images")).content.decode()
+    assert "<title>1 wrong platforms · Images · Avika Console</title>" in page
 
 
 def test_filters_and_sort_live_in_the_url(client, auditor, project):
