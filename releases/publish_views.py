@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from releases import actions, approvals, audit, checklist, publishing
-from releases.actions import PublishRefused, PublishStale
+from releases.actions import PublishInProgress, PublishRefused, PublishStale
 from releases.models import Artifact, AuditEvent, Release
 
 PUBLISH = "releases.publish_release"
@@ -123,6 +123,10 @@ def publish(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except PublishStale as exc:
         return _confirm(request, release, changes=exc.changes, status=409)
+    except PublishInProgress as exc:
+        # Someone else's publish is under way: the release page follows it.
+        messages.info(request, str(exc))
+        return redirect(release)
     except PublishRefused as exc:
         return _confirm(request, release, refused=str(exc), status=409)
     if release.state == Release.State.PUBLISHED:
@@ -148,6 +152,9 @@ def _confirm(
     if release.state != Release.State.DRAFT:
         if refused:
             messages.error(request, refused)
+        return redirect(release)
+    if release.publish_in_progress:
+        messages.info(request, f"{release.tag} is being published right now.")
         return redirect(release)
     context = panel_context(request, release) | {
         "release": release,

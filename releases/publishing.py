@@ -49,6 +49,12 @@ class Plan:
                 "The checks are running: wait for them to finish, the evidence "
                 "is being rewritten."
             )
+        return found + self.problems
+
+    @property
+    def problems(self) -> list[str]:
+        """The blockers that are not simply the checks still running."""
+        found = []
         if self.missing_assets:
             found.append(missing_assets_message(self.missing_assets))
         if self.revision is None:

@@ -272,6 +272,19 @@ def test_ci_still_running_is_shown_waiting_not_failing(client, maintainer, proje
     assert "2 check runs in progress" in page
 
 
+def test_while_the_checks_run_the_panel_says_so_without_alarm(
+    client, maintainer, project
+):
+    release = ready_draft(project)
+    release.checks.all().delete()
+    Release.objects.filter(pk=release.pk).update(checks_state="running")
+    page = page_of(client, maintainer, release)
+    assert '<span class="chip tone-running">checks running</span>' in page
+    assert "failing</span>" not in page
+    assert 'class="blockers"' not in page
+    assert reverse("publish", args=[release.pk]) not in page
+
+
 # Approvals ------------------------------------------------------------------------
 
 
@@ -426,6 +439,31 @@ def test_a_release_that_was_latest_says_so_once_a_higher_one_is_published(
     assert '<span class="chip tone-good">Latest</span>' not in page
     assert "was Latest" in page
     assert "1.112.0 is Latest now" in page
+
+
+def test_the_second_maintainer_of_a_race_is_shown_the_publish_under_way(
+    client, maintainer, project, django_user_model
+):
+    from django.contrib.auth.models import Group
+    from django.utils import timezone
+
+    release = ready_draft(project)
+    shown = form(release)
+    other = django_user_model.objects.create_user("mo", password="pw-mo")
+    other.groups.add(Group.objects.get(name="Maintainers"))
+    Release.objects.filter(pk=release.pk).update(
+        publish_claimed_at=timezone.now(), published_by=other
+    )
+    client.force_login(maintainer)
+
+    response = client.post(reverse("publish", args=[release.pk]), shown, follow=True)
+
+    page = response.content.decode()
+    assert response.redirect_chain == [(release.get_absolute_url(), 302)]
+    assert "v1.111.0 is being published by mo right now." in page
+    assert "Publishing…" in page
+    assert "Publish v1.111.0</button>" not in page
+    assert client.get(reverse("publish", args=[release.pk])).status_code == 302
 
 
 def test_watchers_poll_while_a_publish_is_sent_and_stop_after(
