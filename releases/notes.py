@@ -37,6 +37,10 @@ class NotesRefused(Exception):
     """The notes cannot be changed; str() says why, for people."""
 
 
+class UnknownRevision(NotesRefused):
+    """A save that names a revision these notes never had (a forged form)."""
+
+
 class NotesConflict(NotesRefused):
     """A save started from a revision that is no longer the current one."""
 
@@ -112,6 +116,11 @@ def _add_revision(
     if current is not None and current.body == body:
         return None
     current_number = current.number if current else 0
+    if based_on is not None and based_on > current_number:
+        raise UnknownRevision(
+            f"There is no revision {based_on} of these notes (the newest is "
+            f"{current_number}); reload the page and apply your text again."
+        )
     if based_on is not None and based_on != current_number:
         assert current is not None
         raise NotesConflict(mine=body, based_on=based_on, current=current)

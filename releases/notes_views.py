@@ -23,7 +23,7 @@ from releases import notes
 from releases.ghclient import GitHubError
 from releases.markdown import render_markdown
 from releases.models import NotesRevision, Release
-from releases.notes import NotesConflict, NotesRefused
+from releases.notes import NotesConflict, NotesRefused, UnknownRevision
 
 VIEW_WHY = "Seeing releases needs a role in the console."
 EDIT_WHY = "Editing release notes needs the Reviewers or Maintainers role."
@@ -102,6 +102,9 @@ def save(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except NotesConflict as conflict:
         return _conflict_page(request, release, conflict)
+    except UnknownRevision as exc:
+        form.add_error(None, str(exc))
+        return _edit_page(request, release, form, status=400)
     except NotesRefused as exc:
         form.add_error(None, str(exc))
         return _edit_page(request, release, form, status=409)

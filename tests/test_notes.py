@@ -208,6 +208,20 @@ def test_an_over_long_body_is_refused_naming_the_limit_and_length(
         notes.save_notes(release=release, user=reviewer, body=body, based_on=1)
 
 
+def test_a_save_based_on_a_revision_that_never_was_is_refused_keeping_the_text(
+    client, project, reviewer
+):
+    release = draft_with_notes(project)
+    client.force_login(reviewer)
+    response = client.post(save_url(release), {"body": "mine", "based_on": 999})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "There is no revision 999 of these notes" in page
+    assert "Someone else" not in page
+    assert "mine" in page
+    assert release.revisions.count() == 1
+
+
 @pytest.mark.parametrize("state", ["failed", "cancelled", "running"])
 def test_notes_of_releases_that_are_not_draft_or_published_are_read_only(
     client, project, reviewer, state
