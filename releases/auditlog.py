@@ -36,6 +36,15 @@ class ReleaseFilter(django_filters.ModelChoiceFilter):
     field_class = ReleaseChoiceField
 
 
+class AuditFilterForm(forms.Form):
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", f"{until} is before the start, {since}.")
+        return cleaned
+
+
 class AuditFilter(django_filters.FilterSet):
     actor = django_filters.ChoiceFilter(
         field_name="actor_name", label="Actor", empty_label="all"
@@ -62,6 +71,7 @@ class AuditFilter(django_filters.FilterSet):
     class Meta:
         model = AuditEvent
         fields: list[str] = []
+        form = AuditFilterForm
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

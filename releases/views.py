@@ -7,6 +7,7 @@ template and, for htmx requests, just the fragment that changed
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -286,6 +287,13 @@ def images_page(request: HtmxHttpRequest) -> HttpResponse:
         TagObservation.objects.filter(project=project).select_related("release")
     )
     filters = display.ImageFilters.from_query(request.GET, SORTS)
+    states = TagObservation.State.choices
+    filter_error = ""
+    if filters.state and filters.state not in dict(states):
+        filter_error = (
+            f"“{filters.state}” is not a state of a tag: showing every state."
+        )
+        filters = dataclasses.replace(filters, state="")
     shown = [row for row in rows if filters.matches(row)]
     groups = display.image_groups(project, shown, sort=filters.sort) if project else []
     problems = display.count_problems(rows)
@@ -296,7 +304,8 @@ def images_page(request: HtmxHttpRequest) -> HttpResponse:
         "rows_shown": len(shown),
         "filters": filters,
         "sorts": SORTS,
-        "states": TagObservation.State.choices,
+        "states": states,
+        "filter_error": filter_error,
         "image_names": project.image_names if project else [],
         "problems": problems,
         "attention": display.problem_words(problems),

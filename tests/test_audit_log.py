@@ -117,6 +117,15 @@ def test_unknown_filter_value_is_named_not_a_500(client, auditor, db):
     assert b"since" in export.content
 
 
+def test_a_range_that_ends_before_it_starts_is_named(client, auditor, db):
+    client.force_login(auditor)
+    wrong = {"since": "2026-12-05", "until": "2026-12-01"}
+    response = client.get(reverse("audit"), wrong)
+    assert response.status_code == 200
+    assert b"until: 2026-12-01 is before the start, 2026-12-05." in response.content
+    assert client.get(reverse("audit_export_json"), wrong).status_code == 400
+
+
 def test_csv_export_holds_the_filtered_events(client, auditor, release, maintainer):
     audit.record("release.requested", actor=maintainer, release=release, via="web")
     audit.record("notes.saved", actor=maintainer, release=release, revision=2)

@@ -276,6 +276,15 @@ def test_the_tab_title_names_problems_as_the_page_does(client, auditor, project)
     assert "<title>1 wrong platforms · Images · Avika Console</title>" in page
 
 
+def test_an_unknown_state_filter_is_named_and_ignored(client, auditor, project):
+    release = make_release(project, "1.110.0", "published")
+    observe(project, release, "avika-agent", "1.110.0")
+    client.force_login(auditor)
+    page = client.get(reverse("images"), {"state": "bogus"}).content.decode()
+    assert "“bogus” is not a state of a tag: showing every state." in page
+    assert "hellodk/avika-agent" in page
+
+
 def test_filters_and_sort_live_in_the_url(client, auditor, project):
     old = make_release(project, "1.109.0", "published")
     new = make_release(project, "1.110.0", "published")
