@@ -26,7 +26,12 @@ from django_htmx.middleware import HtmxDetails
 from releases import actions, checklist, display, notes_views, publish_views
 from releases.actions import ReleaseRefused, request_release
 from releases.forms import ReleaseForm
-from releases.ghclient import GitHubError, client_for, recent_release_context
+from releases.ghclient import (
+    GitHubError,
+    RateLimited,
+    client_for,
+    recent_release_context,
+)
 from releases.models import (
     Heartbeat,
     Project,
@@ -253,6 +258,7 @@ def system(request: HttpRequest) -> HttpResponse:
             context["connection"] = client_for(project).connection_info()
         except GitHubError as exc:
             context["github_error"] = str(exc)
+            context["github_rate_limited"] = isinstance(exc, RateLimited)
     return render(request, "releases/system.html", context)
 
 

@@ -704,6 +704,22 @@ def test_system_page_shows_github_error_and_silent_worker(
     assert "needs attention" in page
 
 
+def test_system_page_says_rate_limited_not_unreachable(
+    client, maintainer, project, github, monkeypatch
+):
+    from releases.ghclient import RateLimited
+
+    def limited() -> None:
+        raise RateLimited("GitHub's rate limit is used up until 07:36:59 UTC.", None)
+
+    monkeypatch.setattr(github, "connection_info", limited)
+    client.force_login(maintainer)
+    page = client.get(reverse("system")).content.decode()
+    assert 'tone-waiting">rate-limited' in page
+    assert "unreachable" not in page
+    assert "used up until 07:36:59 UTC" in page
+
+
 def _limited_registry(until_seconds: int) -> None:
     now = timezone.now()
     RegistryStatus.objects.create(
