@@ -16,9 +16,11 @@ import semver
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from releases.models import TagObservation
+
 if TYPE_CHECKING:
     from releases.checklist import Item
-    from releases.models import Project, TagObservation
+    from releases.models import Project
 
 # One tone per meaning; console.css gives each tone its colour.
 GOOD, WAITING, RUNNING, BAD, IDLE = "good", "waiting", "running", "bad", "idle"
@@ -217,13 +219,8 @@ def checks_summary(items: list[Item], verifying: bool) -> ChecksSummary:
 
 # Image tags ------------------------------------------------------------------------
 
-PROBLEM_ORDER = {
-    "drifted": 0,
-    "missing": 1,
-    "platforms": 2,
-    "rate_limited": 3,
-    "orphan": 4,
-}
+# Bad news first, in the order the model lists the problems.
+PROBLEM_ORDER = {state: n for n, state in enumerate(TagObservation.PROBLEMS)}
 MB = 1_000_000
 
 
@@ -358,8 +355,6 @@ def count_problems(rows: list[TagObservation]) -> dict[str, int]:
 
 
 def problem_words(counts: dict[str, int]) -> str:
-    from releases.models import TagObservation
-
     labels = dict(TagObservation.State.choices)
     return ", ".join(f"{n} {labels.get(state, state)}" for state, n in counts.items())
 
