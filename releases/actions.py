@@ -549,6 +549,21 @@ class PublishInProgress(PublishRefused):
     """Someone else's publish of the same draft is being sent right now."""
 
 
+def _plan_as_shown(
+    release: Release, *, revision_number: int | None, evidence: str
+) -> publishing.Plan:
+    """The draft judged now, refused with PublishStale unless its notes
+    revision and evidence are still the ones the person was shown."""
+    approvals.lapse_stale(release)
+    plan = publishing.plan(release)
+    changes = publishing.changes_since(
+        plan, revision_number=revision_number, evidence=evidence
+    )
+    if changes:
+        raise PublishStale(changes)
+    return plan
+
+
 def may_override(user: User, via: str) -> bool:
     """Whoever runs the command line is trusted with the shell already."""
     if user is None or not user.is_authenticated:
@@ -590,13 +605,7 @@ def publish_release(
         raise PublishRefused(
             f"Only a draft can be published; {release.tag} is {release.state}."
         )
-    approvals.lapse_stale(release)
-    plan = publishing.plan(release)
-    changes = publishing.changes_since(
-        plan, revision_number=revision_number, evidence=evidence
-    )
-    if changes:
-        raise PublishStale(changes)
+    plan = _plan_as_shown(release, revision_number=revision_number, evidence=evidence)
     if plan.blockers:
         raise PublishRefused(" ".join(plan.blockers), missing=plan.missing_assets)
     override = override_reason.strip()
@@ -858,13 +867,7 @@ def approve_release(
         raise PublishRefused("The person who started a release cannot approve it.")
     if release.is_verifying:
         raise PublishRefused("The checks are running: approve once they are done.")
-    approvals.lapse_stale(release)
-    plan = publishing.plan(release)
-    changes = publishing.changes_since(
-        plan, revision_number=revision_number, evidence=evidence
-    )
-    if changes:
-        raise PublishStale(changes)
+    plan = _plan_as_shown(release, revision_number=revision_number, evidence=evidence)
     assert plan.revision is not None
     existing = release.approvals.filter(user=user, lapsed_at__isnull=True).first()
     if existing is not None:
