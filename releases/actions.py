@@ -44,6 +44,7 @@ from releases.models import (
     FAILED_CONCLUSIONS,
     Approval,
     Artifact,
+    CheckResult,
     NotesRevision,
     Project,
     Release,
@@ -813,15 +814,18 @@ def _follow_tag_links(
     addresses GitHub gives the published release."""
     moved = {old_html_url: info.html_url} if old_html_url and info.html_url else {}
     current = {asset.name: asset.download_url for asset in info.assets}
+    artifacts = []
     for artifact in release.artifacts.all():
         new_url = current.get(artifact.name)
         if new_url and new_url != artifact.download_url:
             moved[artifact.download_url] = new_url
             artifact.download_url = new_url
-            artifact.save(update_fields=["download_url"])
-    for check in release.checks.filter(link__in=list(moved)):
+            artifacts.append(artifact)
+    Artifact.objects.bulk_update(artifacts, ["download_url"])
+    checks = list(release.checks.filter(link__in=list(moved)))
+    for check in checks:
         check.link = moved[check.link]
-        check.save(update_fields=["link"])
+    CheckResult.objects.bulk_update(checks, ["link"])
 
 
 def settle_publish(release: Release, *, client: GitHubClient | None = None) -> Release:
