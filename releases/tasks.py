@@ -103,11 +103,11 @@ def sync() -> None:
             async_task("releases.tasks.follow_release", release_id, group="releases")
         for release_id in actions.checks_needing_work(project):
             async_task("releases.tasks.verify_release", release_id, group="releases")
-        _refresh_drafts(project)
+        _refresh_waiting_checks(project)
     logger.debug("Sync done at %s", timezone.now())
 
 
-def _refresh_drafts(project: Project) -> None:
+def _refresh_waiting_checks(project: Project) -> None:
     """A draft's checklist waiting on CI (or on GitHub) goes green or red by
     itself; so does a release published in the last day."""
     recent = timezone.now() - timedelta(days=1)

@@ -187,7 +187,7 @@ def test_ci_still_running_is_waited_for_then_goes_green(
     )
     from releases import tasks
 
-    tasks._refresh_drafts(project)
+    tasks._refresh_waiting_checks(project)
     assert items(release)["ci"].ok is True
     assert checklist.passes(release)
 
@@ -259,5 +259,5 @@ def test_github_not_answering_leaves_the_item_waiting_not_failed(
     monkeypatch.setitem(checklist.COMPUTE, "ci", answering)
     from releases import tasks
 
-    tasks._refresh_drafts(project)
+    tasks._refresh_waiting_checks(project)
     assert items(release)["ci"].ok is True
